@@ -1,0 +1,1 @@
+"""Enhancer: enriches new ServiceDesk Plus tickets before a technician opens them."""
