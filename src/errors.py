@@ -4,7 +4,7 @@
 
     EnhancerError                      anything this product raises on purpose
     ├── ConfigError                    bad settings; start-up stops with the variable named
-    ├── ValidationFailed               bad input from a user (HTTP 4xx, CLI exit 2); carries field errors
+    ├── ValidationFailed               bad user input (HTTP 4xx, CLI exit 1); carries field errors
     ├── NotFoundError                  a tenant, job or record that does not exist
     └── ExternalServiceError           something we call (SDP, OpenRouter, ServiceNow, Jira) failed
         ├── RetryableError             worth trying again later

@@ -44,9 +44,13 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
-        ])
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
     )
     root = logging.getLogger()
     root.handlers = [handler]
@@ -56,6 +60,6 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    """Return a logger; ``name`` ends up in the ``logger`` field."""
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(logger=name)
+    """Return a logger; ``name`` ends up in the ``logger_name`` field."""
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(logger_name=name)
     return logger

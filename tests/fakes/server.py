@@ -13,13 +13,16 @@ import uvicorn
 
 
 @contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 with an ephemeral port; yields its base URL."""
+def serve_in_thread(app: Any, *, lifespan: str = "off") -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 with an ephemeral port; yields its base URL.
+
+    Pass ``lifespan="on"`` for apps whose start-up matters (the product's own API).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -1,0 +1,62 @@
+"""``create_app(settings, queue)``: the FastAPI application, built without side effects.
+
+The queue is given, not chosen here, so the API never runs the graph itself: ``enhancer
+serve`` passes the embedded pool (default) or a null queue when external workers run jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from src.api.deps import AppState
+from src.api.errors import install_error_handlers
+from src.api.middleware import CorrelationIdMiddleware
+from src.api.routes import enhancements, health, webhooks
+from src.config import Settings
+from src.database.crypto import SecretBox
+from src.database.session import make_engine, make_session_factory
+from src.queue.base import JobQueue, NullQueue
+
+
+def create_app(
+    settings: Settings,
+    *,
+    queue: JobQueue | None = None,
+    engine: AsyncEngine | None = None,
+    dispose_engine: bool | None = None,
+) -> FastAPI:
+    """Build the app; the queue starts and stops with it.
+
+    A given ``engine`` is disposed at shutdown only when ``dispose_engine`` is true.
+    """
+    owns_engine = engine is None if dispose_engine is None else dispose_engine
+    engine = engine or make_engine(settings)
+    state = AppState(
+        settings=settings,
+        session_factory=make_session_factory(engine),
+        box=SecretBox(settings.encryption_key),
+        queue=queue or NullQueue(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await state.queue.start()
+        try:
+            yield
+        finally:
+            await state.queue.stop()
+            if owns_engine:
+                await engine.dispose()
+
+    app = FastAPI(title="Enhancer", version="0.1.0", lifespan=lifespan)
+    app.state.enhancer = state
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(webhooks.router)
+    app.include_router(enhancements.router)
+    app.add_middleware(CorrelationIdMiddleware)
+    return app

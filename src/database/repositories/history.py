@@ -1,0 +1,186 @@
+"""Queries on ``enhancement_history``: create (deduplicated), claim with a lease, finish.
+
+Claiming is one conditional ``UPDATE ... RETURNING``, so two workers (threads, processes or
+machines) can never both own a job; finishing is conditioned on the claim's ``lease_token``, so
+a worker whose lease expired and was taken over cannot overwrite the new owner's result.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from src.database.models import EnhancementHistory, utcnow
+
+H = EnhancementHistory
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job this worker owns until ``lease_expires_at``."""
+
+    job_id: str
+    correlation_id: str
+    tenant_id: str
+    ticket_id: str
+    attempts: int
+    lease_token: str
+
+
+@dataclass(slots=True)
+class JobOutcome:
+    """Everything a finished attempt records; ``status`` is the row's next status."""
+
+    status: str
+    error_message: str | None = None
+    next_attempt_at: datetime | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def dedupe_key(tenant_id: str, ticket_id: str) -> str:
+    """Key that allows one live (pending/processing/completed) job per ticket."""
+    return f"{tenant_id}:{ticket_id}"
+
+
+async def create_job(
+    session: AsyncSession, *, tenant_id: str, ticket_id: str, correlation_id: str
+) -> tuple[EnhancementHistory, bool]:
+    """Insert a pending job, or return the ticket's live job; the flag is True when new."""
+    key = dedupe_key(tenant_id, ticket_id)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for cid in (correlation_id, str(uuid.uuid4())):
+        stmt = (
+            insert(H)
+            .values(
+                job_id=str(uuid.uuid4()),
+                correlation_id=cid,
+                tenant_id=tenant_id,
+                ticket_id=ticket_id,
+                dedupe_key=key,
+                status="pending",
+                attempts=0,
+                created_at=utcnow(),
+                used_fallback=None,
+            )
+            .on_conflict_do_nothing()
+            .returning(H.id)
+        )
+        new_id = (await session.execute(stmt)).scalar_one_or_none()
+        if new_id is not None:
+            return await session.get_one(H, new_id), True
+        existing = await session.scalar(select(H).where(H.dedupe_key == key))
+        if existing is not None:
+            return existing, False
+        # Neither inserted nor a live job: the correlation ID was taken; retry with a new one.
+    raise RuntimeError("could not create enhancement job")  # pragma: no cover
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(H.status == "pending", or_(H.next_attempt_at.is_(None), H.next_attempt_at <= now)),
+        and_(H.status == "processing", H.lease_expires_at < now),
+    )
+
+
+async def due_job_ids(
+    session: AsyncSession, *, limit: int, exclude: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
+    """IDs of jobs that may be claimed now, oldest first, skipping ``exclude``."""
+    stmt = select(H.job_id).where(_claimable(utcnow())).order_by(H.id).limit(limit + len(exclude))
+    ids = [job_id for job_id in await session.scalars(stmt) if job_id not in exclude]
+    return ids[:limit]
+
+
+async def claim(session: AsyncSession, *, job_id: str, lease_seconds: float) -> ClaimedJob | None:
+    """Take ownership of ``job_id`` if claimable; None when another worker has it or it ended."""
+    now = utcnow()
+    token = str(uuid.uuid4())
+    stmt = (
+        update(H)
+        .where(H.job_id == job_id, _claimable(now))
+        .values(
+            status="processing",
+            attempts=H.attempts + 1,
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            started_at=func.coalesce(H.started_at, now),
+            next_attempt_at=None,
+        )
+        .returning(H.correlation_id, H.tenant_id, H.ticket_id, H.attempts)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        return None
+    return ClaimedJob(job_id, row.correlation_id, row.tenant_id, row.ticket_id, row.attempts, token)
+
+
+async def finish(session: AsyncSession, *, job: ClaimedJob, outcome: JobOutcome) -> bool:
+    """Record an attempt's outcome; False if the lease was lost to another worker meanwhile."""
+    values: dict[str, Any] = {
+        **outcome.values,
+        "status": outcome.status,
+        "error_message": outcome.error_message,
+        "lease_token": None,
+        "lease_expires_at": None,
+        "next_attempt_at": outcome.next_attempt_at,
+    }
+    if outcome.status in ("completed", "failed"):
+        values["completed_at"] = utcnow()
+    if outcome.status == "failed":
+        values["dedupe_key"] = None
+    stmt = update(H).where(H.job_id == job.job_id, H.lease_token == job.lease_token).values(values)
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def requeue(session: AsyncSession, *, job_id: str) -> bool:
+    """Put a job back to ``pending`` (for operators); a failed job gets its dedupe key back.
+
+    Returns False if the job is processing or another live job exists for the same ticket.
+    """
+    row = await session.scalar(select(H).where(H.job_id == job_id))
+    if row is None or row.status == "processing":
+        return False
+    key = dedupe_key(row.tenant_id, row.ticket_id)
+    other = await session.scalar(select(H.id).where(H.dedupe_key == key, H.id != row.id))
+    if other is not None:
+        return False
+    row.status, row.dedupe_key, row.next_attempt_at = "pending", key, None
+    row.error_message, row.completed_at, row.attempts = None, None, 0
+    return True
+
+
+async def get_job(
+    session: AsyncSession, *, correlation_id: str | None = None, job_id: str | None = None
+) -> EnhancementHistory | None:
+    """One job by correlation ID or job ID."""
+    cond = H.correlation_id == correlation_id if correlation_id else H.job_id == job_id
+    return await session.scalar(select(H).where(cond))
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    tenant_id: str | None = None,
+    ticket_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[EnhancementHistory]:
+    """Jobs newest first, filtered by any of status, tenant and ticket."""
+    stmt = select(H).order_by(H.id.desc()).limit(limit).offset(offset)
+    if status:
+        stmt = stmt.where(H.status == status)
+    if tenant_id:
+        stmt = stmt.where(H.tenant_id == tenant_id)
+    if ticket_id:
+        stmt = stmt.where(H.ticket_id == ticket_id)
+    return list(await session.scalars(stmt))

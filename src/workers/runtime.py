@@ -1,0 +1,67 @@
+"""Build a worker process's dependencies once (engine, HTTP client, breaker, graph)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from src.config import Settings
+from src.database.crypto import SecretBox
+from src.database.session import make_engine, make_session_factory
+from src.graph.builder import GraphDeps, build_graph
+from src.nodes.sources import ContextSources, database_sources
+from src.nodes.synthesize import Synthesizer
+from src.services.circuit_breaker import make_llm_breaker
+from src.services.http import make_http_client
+from src.services.llm_synthesis import LLMSynthesizer
+from src.workers.runner import WorkerDeps, run_enhancement
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """A process's worker: its dependencies and the engine/client to close at shutdown."""
+
+    deps: WorkerDeps
+    engine: AsyncEngine
+    owns_engine: bool
+
+    async def run(self, job_id: str) -> str | None:
+        """Run one job (see ``run_enhancement``)."""
+        return await run_enhancement(job_id, self.deps)
+
+    async def close(self) -> None:
+        """Release the HTTP client and, if this worker made it, the engine."""
+        await self.deps.http.aclose()
+        if self.owns_engine:
+            await self.engine.dispose()
+
+
+def build_worker(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    synthesizer: Synthesizer | None = None,
+    sources: ContextSources | None = None,
+) -> Worker:
+    """Wire a worker; tests and benchmarks may pass their own synthesizer or sources."""
+    owns_engine = engine is None
+    engine = engine or make_engine(settings)
+    factory = make_session_factory(engine)
+    synthesizer = synthesizer or LLMSynthesizer(settings, make_llm_breaker(settings))
+    graph = build_graph(
+        GraphDeps(
+            settings=settings,
+            session_factory=factory,
+            synthesizer=synthesizer,
+            sources=sources or database_sources(settings, factory),
+        )
+    )
+    deps = WorkerDeps(
+        settings=settings,
+        session_factory=factory,
+        box=SecretBox(settings.encryption_key),
+        http=make_http_client(timeout=settings.sdp_timeout_seconds, verify=settings.verify_ssl),
+        graph=graph,
+    )
+    return Worker(deps=deps, engine=engine, owns_engine=owns_engine)
