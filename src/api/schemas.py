@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from src.errors import FieldError, ValidationFailed
 
-TICKET_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+TICKET_ID_PATTERN = re.compile(r"^[0-9]{1,20}$")  # SDP request ids are numeric strings
 _ID_PATHS = (("request", "id"), ("ticket_id",), ("id",))
 
 
@@ -39,7 +39,7 @@ def parse_webhook_ticket_id(body: bytes) -> str:
         ticket_id = str(value).strip()
         if not TICKET_ID_PATTERN.match(ticket_id):
             raise ValidationFailed(
-                [FieldError(field, "invalid", "must be 1-64 letters, digits, '.', '_' or '-'")]
+                [FieldError(field, "invalid", "must be an SDP request id (1-20 digits)")]
             )
         return ticket_id
     raise ValidationFailed(

@@ -1,0 +1,1 @@
+"""Demo mode: a local ServiceDesk Plus simulator and its sample data."""
