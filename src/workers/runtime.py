@@ -25,6 +25,7 @@ class Worker:
     deps: WorkerDeps
     engine: AsyncEngine
     owns_engine: bool
+    synthesizer: LLMSynthesizer | None
 
     async def run(self, job_id: str) -> str | None:
         """Run one job (see ``run_enhancement``)."""
@@ -33,6 +34,8 @@ class Worker:
     async def close(self) -> None:
         """Release the HTTP client and, if this worker made it, the engine."""
         await self.deps.http.aclose()
+        if self.synthesizer is not None:
+            await self.synthesizer.aclose()
         if self.owns_engine:
             await self.engine.dispose()
 
@@ -48,7 +51,10 @@ def build_worker(
     owns_engine = engine is None
     engine = engine or make_engine(settings)
     factory = make_session_factory(engine)
-    synthesizer = synthesizer or LLMSynthesizer(settings, make_llm_breaker(settings))
+    own_synthesizer = None
+    if synthesizer is None:
+        own_synthesizer = LLMSynthesizer(settings, make_llm_breaker(settings))
+        synthesizer = own_synthesizer
     graph = build_graph(
         GraphDeps(
             settings=settings,
@@ -64,4 +70,4 @@ def build_worker(
         http=make_http_client(timeout=settings.sdp_timeout_seconds, verify=settings.verify_ssl),
         graph=graph,
     )
-    return Worker(deps=deps, engine=engine, owns_engine=owns_engine)
+    return Worker(deps=deps, engine=engine, owns_engine=owns_engine, synthesizer=own_synthesizer)
