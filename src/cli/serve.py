@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from src.cli.common import fail, settings_or_exit
 from src.database.migrate import upgrade
@@ -16,8 +17,8 @@ def migrate() -> None:
     settings = settings_or_exit()
     try:
         upgrade(settings.database_url)
-    except OSError as exc:
-        fail(f"Database connection lost: cannot migrate {settings.database_url}: {exc}")
+    except (OSError, SQLAlchemyError) as exc:
+        fail(f"Database connection lost: cannot migrate the database: {exc}")
     typer.echo("Database is at the latest schema.")
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 
-from alembic import command
+from src.database.session import ensure_sqlite_folder
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +22,7 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Migrate ``database_url`` up to ``revision``."""
+    ensure_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

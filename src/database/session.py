@@ -14,7 +14,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from src.config import Settings
 
@@ -30,13 +35,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def ensure_sqlite_folder(database_url: str) -> None:
+    """Create the folder of a SQLite database file (``./var/`` on the embedded default)."""
+    url = make_url(database_url)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine for ``DATABASE_URL``; SQLite's folder is created if missing."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_folder(settings.database_url)
         engine = create_async_engine(
             url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
         )

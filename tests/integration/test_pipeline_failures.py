@@ -54,8 +54,8 @@ def test_slow_and_failing_context_nodes_do_not_discard_the_third(
     assert details["kb_search"]["error"] == "Timeout after 0.5s"
     assert details["ip_lookup"]["status"] == "failed"
     assert "inventory service exploded" in details["ip_lookup"]["error"]
-    assert row["kb_search_time_ms"] >= 450
-    assert row["context_time_ms"] < 1500  # the slow node was cut at the budget
+    assert 500 <= row["context_time_ms"]  # the budget was spent waiting for the slow node
+    assert row["context_time_ms"] < 1500  # ...and the slow node was cut at the budget
     html = sdp.state.notes_for(ticket)[0]["description"]
     assert "9001" in html  # similar tickets survived
     assert "Timeout after 0.5s" in html and "inventory service exploded" in html

@@ -33,6 +33,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store UTC; SQLite keeps naive UTC text."""
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         if value is not None and dialect.name == "sqlite":
@@ -40,6 +41,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
         if value is None:
             return None
         assert isinstance(value, datetime)

@@ -1,0 +1,20 @@
+"""The ``enhancer`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from src.cli import demo, history, imports, serve, tenants
+
+app = typer.Typer(help="Enhancer: better ServiceDesk Plus tickets.", no_args_is_help=True)
+app.add_typer(tenants.app, name="tenants")
+app.add_typer(imports.app, name="import", help="Load KB articles, tickets, assets or networks.")
+app.add_typer(history.app, name="history")
+app.command("serve")(serve.serve)
+app.command("migrate")(serve.migrate)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Repository functions: every query the service runs, taking the session first."""

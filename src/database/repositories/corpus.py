@@ -1,0 +1,271 @@
+"""Full-text search over ``tickets`` / ``kb_articles`` and writes to the ticket corpus.
+
+Search runs on SQLite FTS5 (``tickets_fts`` / ``kb_articles_fts``, ranked by ``bm25``) or on
+PostgreSQL's generated ``search_vector`` (ranked by ``ts_rank``). User text is never handed to
+either query language as is: it is reduced to at most ``MAX_QUERY_TERMS`` alphanumeric terms
+that are OR-ed together, each one quoted for FTS5, so quotes, ``*``, ``-`` or ``OR 1=1`` in a
+ticket are just words.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, case, column, func, literal_column, or_, select, table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.context import KBArticle as KBArticleHit
+from src.context import SimilarTicket
+from src.database.models import KBArticle, Ticket, utcnow
+
+MAX_QUERY_TERMS = 30
+SNIPPET_CHARS = 200
+# A ticket that says how it was fixed is worth more to a technician than a slightly closer one.
+RESOLVED_BOOST = 1.5
+_UPSERT_BATCH = 500
+_TERM = re.compile(r"[^\W_]+")
+_STOPWORDS = frozenset(
+    "a about after again all also am an and any are as at be been before being but by can "
+    "could did do does doing for from had has have having he her here hers him his how i if "
+    "in into is it its just me more most my no not now of off on once only or other our out "
+    "over please so some such than that the their them then there these they this those "
+    "through to too under until up very was we were what when where which while who why will "
+    "with would you your hi hello thanks thank regards dear".split()
+)
+_S = TypeVar("_S", bound="Select[Any]")
+_OPTIONAL_TICKET_FIELDS = ("display_id", "status", "category", "resolution", "resolved_at")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRecord:
+    """One ticket to write with ``upsert_tickets``; datetimes must be timezone-aware."""
+
+    ticket_id: str
+    subject: str
+    description: str = ""
+    display_id: str | None = None
+    status: str | None = None
+    category: str | None = None
+    resolution: str | None = None
+    created_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+def query_terms(text: str) -> list[str]:
+    """Reduce free text to the distinct lowercase search terms used by both dialects."""
+    terms: list[str] = []
+    for term in _TERM.findall(text.lower()):
+        if len(term) < 2 or term in _STOPWORDS or term in terms:
+            continue
+        terms.append(term)
+        if len(terms) == MAX_QUERY_TERMS:
+            break
+    return terms
+
+
+async def search_similar_tickets(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    text: str,
+    exclude_ticket_id: str | None,
+    limit: int,
+    url_for: Callable[[str], str | None],
+) -> list[SimilarTicket]:
+    """Return the tenant's tickets most like ``text``, best first.
+
+    Tickets with a resolution get their relevance multiplied by ``RESOLVED_BOOST``.
+
+    Args:
+        session: Open session.
+        tenant_id: Only this tenant's tickets are searched.
+        text: Free text (subject and description of the ticket being enhanced).
+        exclude_ticket_id: The ticket itself, so it never shows up as its own match.
+        limit: Maximum number of results.
+        url_for: Builds the link to a ticket from its ``ticket_id``.
+
+    Returns:
+        Up to ``limit`` tickets; empty when ``text`` has no searchable words.
+    """
+    terms = query_terms(text)
+    if not terms or limit <= 0:
+        return []
+    resolved = func.trim(func.coalesce(Ticket.resolution, "")) != ""
+    boost = case((resolved, RESOLVED_BOOST), else_=1.0)
+    stmt = _ranked(session, select(Ticket), "tickets", terms, (2.0, 1.0, 0.5), boost)
+    stmt = stmt.where(Ticket.tenant_id == tenant_id).limit(limit)
+    if exclude_ticket_id is not None:
+        stmt = stmt.where(Ticket.ticket_id != exclude_ticket_id)
+    rows = await session.scalars(stmt)
+    return [
+        SimilarTicket(
+            ticket_id=row.ticket_id,
+            subject=row.subject,
+            resolution=row.resolution,
+            status=row.status,
+            url=url_for(row.ticket_id),
+            display_id=row.display_id,
+        )
+        for row in rows
+    ]
+
+
+async def search_kb(
+    session: AsyncSession, *, tenant_id: str, text: str, limit: int
+) -> list[KBArticleHit]:
+    """Return the KB articles (the tenant's own and shared ones) that best match ``text``.
+
+    Args:
+        session: Open session.
+        tenant_id: Articles of this tenant and those with no tenant are searched.
+        text: Free text to match.
+        limit: Maximum number of results.
+
+    Returns:
+        Up to ``limit`` articles, best first, each with a plain-text excerpt of its body.
+    """
+    terms = query_terms(text)
+    if not terms or limit <= 0:
+        return []
+    stmt = _ranked(session, select(KBArticle), "kb_articles", terms, (2.0, 1.0, 1.0), None)
+    stmt = stmt.where(or_(KBArticle.tenant_id == tenant_id, KBArticle.tenant_id.is_(None)))
+    rows = await session.scalars(stmt.limit(limit))
+    return [KBArticleHit(r.title, r.url, make_snippet(r.body, terms)) for r in rows]
+
+
+def _ranked(
+    session: AsyncSession,
+    stmt: _S,
+    table_name: str,
+    terms: Sequence[str],
+    weights: tuple[float, float, float],
+    boost: ColumnElement[float] | None,
+) -> _S:
+    """Restrict ``stmt`` to rows of ``table_name`` matching any term and order by relevance."""
+    key: ColumnElement[int] = literal_column(f"{table_name}.id")
+    if session.get_bind().dialect.name == "postgresql":
+        vector: ColumnElement[Any] = literal_column(f"{table_name}.search_vector")
+        tsquery = func.websearch_to_tsquery(literal_column("'english'"), " or ".join(terms))
+        rank: ColumnElement[float] = func.ts_rank(vector, tsquery)
+        if boost is not None:
+            rank = rank * boost
+        return stmt.where(vector.bool_op("@@")(tsquery)).order_by(rank.desc(), key.desc())
+    fts_name = f"{table_name}_fts"
+    fts = table(fts_name, column("rowid"))
+    match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    bm25: ColumnElement[float] = func.bm25(literal_column(fts_name), *weights)
+    if boost is not None:
+        bm25 = bm25 * boost  # bm25 is negative, lower is better: the boost pushes further down
+    return (
+        stmt.join(fts, fts.c.rowid == key)
+        .where(literal_column(fts_name).op("MATCH")(match))
+        .order_by(bm25.asc(), key.desc())
+    )
+
+
+def make_snippet(body: str, terms: Sequence[str], *, width: int = SNIPPET_CHARS) -> str:
+    """A plain-text excerpt of about ``width`` characters around the first matching term."""
+    plain = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+    if len(plain) <= width:
+        return plain
+    # Stems match inflected forms well enough to choose where the excerpt starts.
+    stems = sorted({re.escape(t[: max(3, len(t) - 3)]) for t in terms}, key=len, reverse=True)
+    found = re.search(r"\b(?:" + "|".join(stems) + ")", plain, re.IGNORECASE) if stems else None
+    start = 0
+    if found is not None and found.start() > width // 4:
+        space = plain.find(" ", found.start() - width // 4)
+        start = space + 1 if 0 <= space < found.start() else found.start()
+    end = start + width
+    if end < len(plain):
+        cut = plain.rfind(" ", start, end)
+        end = cut if cut > start else end
+    excerpt = plain[start:end].strip()
+    return ("…" if start > 0 else "") + excerpt + ("…" if end < len(plain) else "")
+
+
+async def upsert_ticket(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    ticket_id: str,
+    subject: str,
+    description: str,
+    display_id: str | None = None,
+    status: str | None = None,
+    category: str | None = None,
+    resolution: str | None = None,
+    created_at: datetime | None = None,
+    resolved_at: datetime | None = None,
+) -> None:
+    """Insert a ticket or update the stored one with the same ``(tenant_id, ticket_id)``.
+
+    See ``upsert_tickets`` for which fields an update overwrites.
+    """
+    record = TicketRecord(
+        ticket_id=ticket_id,
+        subject=subject,
+        description=description,
+        display_id=display_id,
+        status=status,
+        category=category,
+        resolution=resolution,
+        created_at=created_at,
+        resolved_at=resolved_at,
+    )
+    await upsert_tickets(session, tenant_id=tenant_id, records=[record])
+
+
+async def upsert_tickets(
+    session: AsyncSession, *, tenant_id: str, records: Sequence[TicketRecord]
+) -> None:
+    """Insert or update many tickets of one tenant with ``INSERT ... ON CONFLICT DO UPDATE``.
+
+    On update, ``subject`` and ``description`` are always replaced; the optional fields
+    (``display_id``, ``status``, ``category``, ``resolution``, ``resolved_at``,
+    ``created_at``) only when given, so a later partial update never erases a resolution.
+    ``ticket_id`` values must be distinct within one call (PostgreSQL refuses to update a
+    row twice in one statement).
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    for dated in (True, False):
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                "ticket_id": r.ticket_id,
+                "subject": r.subject,
+                "description": r.description,
+                "display_id": r.display_id,
+                "status": r.status,
+                "category": r.category,
+                "resolution": r.resolution,
+                "created_at": r.created_at or now,
+                "updated_at": now,
+                "resolved_at": r.resolved_at,
+            }
+            for r in records
+            if (r.created_at is not None) is dated
+        ]
+        if not rows:
+            continue
+        stmt = insert(Ticket)
+        new = stmt.excluded
+        updates: dict[str, Any] = {
+            "subject": new.subject,
+            "description": new.description,
+            "updated_at": new.updated_at,
+        }
+        for name in _OPTIONAL_TICKET_FIELDS:
+            updates[name] = func.coalesce(new[name], getattr(Ticket, name))
+        if dated:
+            updates["created_at"] = new.created_at
+        stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "ticket_id"], set_=updates)
+        for offset in range(0, len(rows), _UPSERT_BATCH):
+            await session.execute(stmt, rows[offset : offset + _UPSERT_BATCH])
