@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     enhancement_max_retries: int = Field(default=3, ge=0, le=20)
     enhancement_retry_delay: float = Field(default=60.0, ge=0)
 
+    redis_url: str | None = None
+    celery_broker_url: str | None = None
+    dispatcher_batch_size: int = Field(default=500, ge=1, le=10000)
+    dispatcher_poll_seconds: float = Field(default=1.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=30.0, gt=0)
+    reconcile_pending_after_seconds: float = Field(default=120.0, gt=0)
+
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
@@ -92,6 +99,11 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True on the embedded default database."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def broker_url(self) -> str | None:
+        """Celery broker: ``CELERY_BROKER_URL``, else ``REDIS_URL``; None when embedded."""
+        return self.celery_broker_url or self.redis_url
 
     @property
     def llm_enabled(self) -> bool:

@@ -2,6 +2,7 @@
 
 from src.database.models.base import Base, utcnow
 from src.database.models.corpus import KBArticle, Ticket
+from src.database.models.flags import RuntimeFlag
 from src.database.models.history import ACTIVE_STATUSES, EnhancementHistory, JobStatus
 from src.database.models.inventory import Asset, Network
 from src.database.models.tenant import AuthScheme, TenantConfig
@@ -15,6 +16,7 @@ __all__ = [
     "JobStatus",
     "KBArticle",
     "Network",
+    "RuntimeFlag",
     "TenantConfig",
     "Ticket",
     "utcnow",
