@@ -74,6 +74,40 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=20, ge=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
 
+    # Operations (health checks, metrics, runtime switches)
+    prometheus_multiproc_dir: Path | None = None
+    health_check_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    runtime_flag_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+
+    # Outbound ITSM
+    servicenow_instance: str | None = None
+    servicenow_username: str | None = None
+    servicenow_password: SecretStr | None = None
+    servicenow_timeout: float = Field(default=30.0, gt=0, le=300)
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_timeout: float = Field(default=30.0, gt=0, le=300)
+    itsm_max_retries: int = Field(default=3, ge=0, le=10)
+    itsm_retry_delay: float = Field(default=1.0, ge=0, le=60)
+    itsm_retry_backoff: float = Field(default=2.0, ge=1, le=10)
+    itsm_retry_max_delay: float = Field(default=60.0, ge=0, le=600)
+    itsm_total_timeout: float = Field(default=60.0, gt=0, le=600)
+    itsm_config_path: Path | None = None
+    itsm_sync_interval_seconds: float = Field(default=300.0, gt=0)
+
+    @field_validator("servicenow_instance", "jira_url")
+    @classmethod
+    def _itsm_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if "://" not in value:
+            value = f"https://{value}"
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be a host name or an http:// or https:// URL")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -1,21 +1,45 @@
 """The composition root: which queue and worker the API runs with.
 
-Embedded default (``EMBEDDED_WORKER=true``): the API process also runs the in-process worker
-pool. Otherwise jobs stay in the database for external workers.
+With ``CELERY_BROKER_URL``/``REDIS_URL`` set, the API publishes committed jobs to Celery through
+the dispatcher and Celery workers run them. Otherwise, on the embedded default
+(``EMBEDDED_WORKER=true``), the API process also runs the in-process worker pool; with neither,
+jobs wait in the database.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from fastapi import FastAPI
 
 from src.api.app import create_app
 from src.config import Settings
-from src.database.session import make_engine, make_session_factory
+from src.database.session import SessionFactory, make_engine, make_session_factory
 from src.nodes.sources import ContextSources
 from src.nodes.synthesize import Synthesizer
 from src.queue.base import JobQueue, NullQueue
+from src.queue.dispatcher import CeleryDispatcher
 from src.queue.embedded import EmbeddedWorkerPool
+from src.queue.redis_queue import publish_jobs
+from src.workers.celery_app import make_celery
+from src.workers.reconciler import reconcile_once
 from src.workers.runtime import build_worker
+
+
+def celery_dispatcher(settings: Settings, factory: SessionFactory) -> CeleryDispatcher:
+    """The scaled deployment's queue: publish the outbox to Celery, reconcile periodically."""
+    app = make_celery(settings)
+
+    def publish(messages: list[dict[str, str]]) -> None:
+        publish_jobs(app, messages)
+
+    async def publish_async(messages: list[dict[str, str]]) -> None:
+        await asyncio.to_thread(publish, messages)
+
+    async def reconcile() -> int:
+        return await reconcile_once(factory, settings, publish_async)
+
+    return CeleryDispatcher(factory, settings, publish, reconcile)
 
 
 def build_app(
@@ -27,7 +51,9 @@ def build_app(
     """The API, with the embedded worker pool when configured; tests may pass fakes."""
     engine = make_engine(settings)
     queue: JobQueue = NullQueue()
-    if settings.embedded_worker:
+    if settings.broker_url:
+        queue = celery_dispatcher(settings, make_session_factory(engine))
+    elif settings.embedded_worker:
         worker = build_worker(settings, engine=engine, synthesizer=synthesizer, sources=sources)
         queue = EmbeddedWorkerPool(
             make_session_factory(engine),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from src.cli import demo, history, imports, serve, tenants
+from src.cli import demo, history, imports, serve, tenants, worker
 
 app = typer.Typer(help="Enhancer: better ServiceDesk Plus tickets.", no_args_is_help=True)
 app.add_typer(tenants.app, name="tenants")
@@ -13,6 +13,7 @@ app.add_typer(history.app, name="history")
 app.command("serve")(serve.serve)
 app.command("migrate")(serve.migrate)
 app.command("demo")(demo.demo)
+app.command("worker")(worker.worker)
 
 
 def main() -> None:

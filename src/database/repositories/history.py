@@ -99,6 +99,42 @@ async def due_job_ids(
     return ids[:limit]
 
 
+async def unqueued_jobs(session: AsyncSession, *, limit: int) -> list[EnhancementHistory]:
+    """Pending jobs never handed to the broker (the outbox), oldest first."""
+    stmt = (
+        select(H).where(H.status == "pending", H.enqueued_at.is_(None)).order_by(H.id).limit(limit)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def stranded_jobs(
+    session: AsyncSession, *, older_than_seconds: float, limit: int
+) -> list[EnhancementHistory]:
+    """Jobs whose queue message may be lost: the reconciler publishes them again.
+
+    ``pending`` rows not published (or last published) and not due for longer than the
+    threshold, and ``processing`` rows whose lease expired (their worker died) and that were
+    not re-published within the threshold.
+    """
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    not_recently_sent = or_(H.enqueued_at.is_(None), H.enqueued_at < cutoff)
+    pending = and_(
+        H.status == "pending",
+        or_(H.enqueued_at < cutoff, and_(H.enqueued_at.is_(None), H.created_at < cutoff)),
+        or_(H.next_attempt_at.is_(None), H.next_attempt_at < cutoff),
+    )
+    expired = and_(H.status == "processing", H.lease_expires_at < now, not_recently_sent)
+    stmt = select(H).where(or_(pending, expired)).order_by(H.id).limit(limit)
+    return list(await session.scalars(stmt))
+
+
+async def mark_enqueued(session: AsyncSession, *, job_ids: list[str]) -> None:
+    """Record that these jobs were handed to the broker now."""
+    if job_ids:
+        await session.execute(update(H).where(H.job_id.in_(job_ids)).values(enqueued_at=utcnow()))
+
+
 async def claim(session: AsyncSession, *, job_id: str, lease_seconds: float) -> ClaimedJob | None:
     """Take ownership of ``job_id`` if claimable; None when another worker has it or it ended."""
     now = utcnow()
@@ -144,7 +180,13 @@ async def finish(session: AsyncSession, *, job: ClaimedJob, outcome: JobOutcome)
 async def requeue(session: AsyncSession, *, job_id: str) -> bool:
     """Put a job back to ``pending`` (for operators); a failed job gets its dedupe key back.
 
-    Returns False if the job is processing or another live job exists for the same ticket.
+    Returns False if the job is processing or another live job exists for the same ticket
+    (``src.database.repositories.requeue.refusal`` says which).
+
+    A job that already ran keeps ``attempts = 1``, never 0: its next claim is then attempt 2,
+    so ``write_back`` first looks for a note carrying the correlation ID and adopts it instead
+    of posting a second one (a re-queued completed job never writes twice). The job-level
+    retry budget starts over. ``enqueued_at`` is cleared so the dispatcher publishes it.
     """
     row = await session.scalar(select(H).where(H.job_id == job_id))
     if row is None or row.status == "processing":
@@ -154,7 +196,8 @@ async def requeue(session: AsyncSession, *, job_id: str) -> bool:
     if other is not None:
         return False
     row.status, row.dedupe_key, row.next_attempt_at = "pending", key, None
-    row.error_message, row.completed_at, row.attempts = None, None, 0
+    row.error_message, row.completed_at, row.attempts = None, None, min(row.attempts, 1)
+    row.enqueued_at, row.lease_token, row.lease_expires_at = None, None, None
     return True
 
 

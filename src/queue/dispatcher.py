@@ -1,0 +1,112 @@
+"""The API-side dispatcher for the scaled deployment: outbox rows → Celery, off the request path.
+
+The webhook only commits the ``enhancement_history`` row and calls ``notify``. This loop then
+publishes unqueued rows in batches from a thread (Celery's publish blocks ~1 ms per message),
+marks them ``enqueued_at``, and runs the reconciler periodically. If the broker is down, webhooks
+still answer 202; the rows wait ``pending`` and go out when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from src.config import Settings
+from src.database.repositories import history
+from src.database.session import SessionFactory, transaction
+from src.logging import get_logger
+from src.queue.redis_queue import row_message
+
+log = get_logger(__name__)
+
+PublishBatch = Callable[[list[dict[str, str]]], None]
+Reconcile = Callable[[], Awaitable[int]]
+
+
+class CeleryDispatcher:
+    """Implements ``JobQueue`` by publishing committed jobs to the broker."""
+
+    def __init__(
+        self,
+        factory: SessionFactory,
+        settings: Settings,
+        publish: PublishBatch,
+        reconcile: Reconcile | None = None,
+    ) -> None:
+        self._factory = factory
+        self._settings = settings
+        self._publish = publish
+        self._reconcile = reconcile
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_error: str | None = None
+        self._published = 0
+
+    async def start(self) -> None:
+        """Start the publishing loop."""
+        self._stopping = False
+        self._task = asyncio.create_task(self._loop(), name="celery-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop the loop; unpublished rows stay in the outbox for the next start."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    def notify(self, job_id: str) -> None:
+        """A job was committed: publish soon."""
+        self._wake.set()
+
+    def describe(self) -> dict[str, object]:
+        """Kind, messages published by this process and the last publish error."""
+        return {"kind": "celery", "published": self._published, "last_error": self._last_error}
+
+    async def _loop(self) -> None:
+        next_reconcile = time.monotonic() + self._settings.reconcile_interval_seconds
+        backoff = self._settings.dispatcher_poll_seconds
+        while not self._stopping:
+            self._wake.clear()
+            sent = await self._dispatch_batch()
+            if sent is None:
+                backoff = min(backoff * 2, 30.0)
+            else:
+                backoff = self._settings.dispatcher_poll_seconds
+            if self._reconcile is not None and time.monotonic() >= next_reconcile:
+                next_reconcile = time.monotonic() + self._settings.reconcile_interval_seconds
+                await self._run_reconcile()
+            if sent:
+                continue  # there may be more waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), backoff)
+
+    async def _dispatch_batch(self) -> int | None:
+        """Publish one batch; None when publishing failed (the rows stay unqueued)."""
+        try:
+            async with self._factory() as session:
+                rows = await history.unqueued_jobs(
+                    session, limit=self._settings.dispatcher_batch_size
+                )
+            if not rows:
+                return 0
+            messages = [row_message(r) for r in rows]
+            await asyncio.to_thread(self._publish, messages)
+            async with transaction(self._factory) as session:
+                await history.mark_enqueued(session, job_ids=[m["job_id"] for m in messages])
+        except Exception as exc:  # noqa: BLE001 - broker/db outage: logged, rows stay pending
+            self._last_error = f"{type(exc).__name__}: {exc}"[:300]
+            log.error("dispatch_failed", error=self._last_error)
+            return None
+        self._last_error = None
+        self._published += len(messages)
+        return len(messages)
+
+    async def _run_reconcile(self) -> None:
+        assert self._reconcile is not None
+        try:
+            await self._reconcile()
+        except Exception as exc:  # noqa: BLE001 - logged; the next tick tries again
+            log.error("reconcile_failed", error=f"{type(exc).__name__}: {exc}"[:300])
