@@ -83,6 +83,8 @@ class SDPSimulatorState:
         self._notes: dict[str, list[JSON]] = {}
         self._calls: list[RecordedCall] = []
         self._script: list[ScriptedResponse] = []
+        self._every: tuple[int, ScriptedResponse] | None = None
+        self._every_count = 0
 
     def add_request(
         self,
@@ -170,9 +172,20 @@ class SDPSimulatorState:
         with self._lock:
             self._script.extend(responses)
 
+    def fail_every(self, n: int, status: int, *, retry_after: float | str | None = None) -> None:
+        """Answer every ``n``-th call (of any kind) with ``status``, until ``n`` is 0."""
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        with self._lock:
+            self._every = (n, ScriptedResponse(status, None, headers)) if n > 0 else None
+            self._every_count = 0
+
     def take_scripted(self, method: str, path: str) -> ScriptedResponse | None:
         """Remove and return the first queued response matching the call, if any."""
         with self._lock:
+            if self._every is not None:
+                self._every_count += 1
+                if self._every_count % self._every[0] == 0:
+                    return self._every[1]
             for index, scripted in enumerate(self._script):
                 if scripted.matches(method, path):
                     return self._script.pop(index)

@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 import redis
 
 from src.config import Settings
+from tests.integration.harness import RunningAPI
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ENHANCER = str(Path(sys.executable).with_name("enhancer"))
@@ -171,3 +172,14 @@ def celery_workers(settings: Settings, log_dir: Path, count: int = 1) -> Iterato
         yield workers
     finally:
         workers.stop()
+
+
+def wait_all(api: RunningAPI, cids: list[str], timeout: float = 60) -> list[dict[str, Any]]:
+    """Poll the admin API until every job has ended; fails the test on timeout."""
+    deadline = time.monotonic() + timeout
+    rows = [api.history(c) for c in cids]
+    while any(r["status"] not in ("completed", "failed") for r in rows):
+        assert time.monotonic() < deadline, [r["status"] for r in rows]
+        time.sleep(0.2)
+        rows = [api.history(c) for c in cids]
+    return rows
