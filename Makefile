@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install demo test lint bench clean
+.PHONY: install browser promtool demo test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,20 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The UI test drives Debian's chromium through playwright (never `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+# promtool (alert rule unit tests) comes from Debian's `prometheus` package; the server it
+# ships is not needed and is stopped if the package started it.
+promtool:
+	@command -v promtool >/dev/null || { $(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends prometheus && \
+		{ $(SUDO) service prometheus stop >/dev/null 2>&1 || true; }; }
+
 demo: install
 	$(BIN)/enhancer demo
 
@@ -21,11 +35,12 @@ lint: install
 	$(BIN)/ruff format --check src tests bench alembic
 	$(BIN)/mypy src tests/fakes
 
-test: lint
+test: lint browser promtool
 	$(BIN)/pytest -q
 
 bench: install
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.itsm
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

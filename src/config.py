@@ -55,6 +55,7 @@ class Settings(BaseSettings):
 
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     webhook_signature_tolerance_seconds: int = Field(default=300, ge=1)
+    tenant_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
 
     embedded_worker: bool = True
     worker_concurrency: int = Field(default=100, ge=1, le=10000)

@@ -6,6 +6,7 @@
     ├── ConfigError                    bad settings; start-up stops with the variable named
     ├── ValidationFailed               bad user input (HTTP 4xx, CLI exit 1); carries field errors
     ├── NotFoundError                  a tenant, job or record that does not exist
+    ├── FeatureDisabled                an ITSM platform switched off or not configured
     └── ExternalServiceError           something we call (SDP, OpenRouter, ServiceNow, Jira) failed
         ├── RetryableError             worth trying again later
         │   ├── ServiceTimeout         the call timed out or the connection failed
@@ -60,18 +61,26 @@ class NotFoundError(EnhancerError):
     """A tenant, job or other record does not exist."""
 
 
+class FeatureDisabled(EnhancerError):
+    """An operator switched the feature off, or it is not configured; nothing was sent."""
+
+
 class ExternalServiceError(EnhancerError):
     """A call to an outside service failed.
 
     Attributes:
         service: Human name of the service, e.g. ``"ServiceDesk"``.
         status_code: HTTP status when one was received.
+        attempts: Calls made before giving up (set by the retry layer; 1 otherwise).
+        retry_delay_s: Seconds slept between those calls.
     """
 
     def __init__(self, message: str, *, service: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.service = service
         self.status_code = status_code
+        self.attempts = 1
+        self.retry_delay_s = 0.0
 
 
 class RetryableError(ExternalServiceError):
@@ -114,4 +123,19 @@ class RemoteNotFound(PermanentError):
 
 
 class Rejected(PermanentError):
-    """The service rejected the request as invalid (other 4xx)."""
+    """The service rejected the request as invalid (other 4xx).
+
+    ``errors`` holds the per-field reasons when the service gave them (e.g. Jira's
+    ``{"errors": {"summary": "..."}}``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        status_code: int | None = None,
+        errors: list[FieldError] | None = None,
+    ) -> None:
+        super().__init__(message, service=service, status_code=status_code)
+        self.errors = errors or []

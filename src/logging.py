@@ -74,6 +74,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
                 renderer,
             ],
         )

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.api.deps import AppState
 from src.api.errors import install_error_handlers
+from src.api.intake import JobIntake, TenantCache
+from src.api.metrics_middleware import MetricsMiddleware
 from src.api.middleware import CorrelationIdMiddleware
-from src.api.routes import enhancements, health, webhooks
+from src.api.routes import enhancements, health, itsm, itsm_ui, llm, metrics, webhooks
 from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.session import make_engine, make_session_factory
@@ -35,11 +37,15 @@ def create_app(
     """
     owns_engine = engine is None if dispose_engine is None else dispose_engine
     engine = engine or make_engine(settings)
+    factory = make_session_factory(engine)
+    box = SecretBox(settings.encryption_key)
     state = AppState(
         settings=settings,
-        session_factory=make_session_factory(engine),
-        box=SecretBox(settings.encryption_key),
+        session_factory=factory,
+        box=box,
         queue=queue or NullQueue(),
+        tenants=TenantCache(factory, box, settings.tenant_cache_seconds),
+        intake=JobIntake(factory),
     )
 
     @asynccontextmanager
@@ -48,6 +54,7 @@ def create_app(
         try:
             yield
         finally:
+            await state.intake.close()
             await state.queue.stop()
             if owns_engine:
                 await engine.dispose()
@@ -58,5 +65,10 @@ def create_app(
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(enhancements.router)
+    app.include_router(llm.router)
+    app.include_router(metrics.router)
+    app.include_router(itsm.router)
+    app.include_router(itsm_ui.router)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     return app

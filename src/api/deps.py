@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from src.api.errors import ApiError
+from src.api.intake import JobIntake, TenantCache
 from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.session import SessionFactory
@@ -23,6 +24,8 @@ class AppState:
     session_factory: SessionFactory
     box: SecretBox
     queue: JobQueue
+    tenants: TenantCache
+    intake: JobIntake
 
 
 def _app_state(request: Request) -> AppState:

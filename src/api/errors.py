@@ -11,9 +11,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from src.errors import FieldError, NotFoundError, ValidationFailed
+from src.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class ApiError(Exception):
@@ -64,6 +68,13 @@ async def _not_found(_: Request, exc: Exception) -> JSONResponse:
     return _respond(404, "not_found", str(exc))
 
 
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database_error", error=f"Database connection lost: {exc}"[:500])
+    return _respond(
+        503, "database_unavailable", "Database connection lost; nothing was recorded, retry later"
+    )
+
+
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
@@ -87,3 +98,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(SQLAlchemyError, _database_unavailable)

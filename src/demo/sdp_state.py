@@ -77,6 +77,7 @@ class SDPSimulatorState:
     def __init__(self, api_keys: Mapping[str, str]) -> None:
         self.api_keys = dict(api_keys)
         self.latency_s = 0.0
+        self.autocreate = False  # answer any numeric id with a generated ticket (load tests)
         self._lock = threading.Lock()
         self._ids = itertools.count(1001)
         self._requests: dict[str, JSON] = {}
@@ -123,7 +124,14 @@ class SDPSimulatorState:
         """A copy of the stored ticket, or None."""
         with self._lock:
             found = self._requests.get(request_id)
-            return dict(found) if found else None
+        if found is None and self.autocreate and request_id.isdigit():
+            self.add_request(
+                f"Generated ticket {request_id}: VPN drops for remote users",
+                request_id=request_id,
+                description="<p>Users behind 10.20.30.40 lose the VPN every few minutes.</p>",
+            )
+            return self.get_request(request_id)
+        return dict(found) if found else None
 
     def list_requests(self) -> list[JSON]:
         """Copies of all tickets in id order."""

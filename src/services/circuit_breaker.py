@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pybreaker
 
+from src.observability.metrics import set_breaker_state
+
 if TYPE_CHECKING:
     from src.config import Settings
 
@@ -55,14 +57,24 @@ def make_llm_breaker(
         A breaker named ``"openrouter"`` that re-raises the original error on the call that trips
         it (later calls get ``pybreaker.CircuitBreakerError``) and ignores caller errors.
     """
-    return pybreaker.CircuitBreaker(
+    breaker = pybreaker.CircuitBreaker(
         fail_max=settings.breaker_fail_max,
         reset_timeout=settings.breaker_reset_seconds,
         exclude=[is_caller_error],
         state_storage=state_storage,
+        listeners=[_StateMetric()],
         name=BREAKER_NAME,
         throw_new_error_on_trip=False,
     )
+    set_breaker_state(BREAKER_NAME, breaker_state(breaker))
+    return breaker
+
+
+class _StateMetric(pybreaker.CircuitBreakerListener):
+    """Publishes every state change as ``circuit_breaker_state{breaker}``."""
+
+    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
+        set_breaker_state(str(cb.name), str(getattr(new_state, "name", new_state)))
 
 
 async def call_through(breaker: pybreaker.CircuitBreaker, fn: Callable[[], Awaitable[T]]) -> T:

@@ -32,6 +32,7 @@ import httpx
 from src.errors import (
     AuthFailed,
     ExternalServiceError,
+    PermanentError,
     RateLimited,
     Rejected,
     RemoteNotFound,
@@ -40,6 +41,7 @@ from src.errors import (
     Unavailable,
 )
 from src.logging import get_logger
+from src.observability.metrics import record_outbound
 
 if TYPE_CHECKING:
     from src.config import Settings
@@ -88,15 +90,18 @@ class RetryPolicy:
 
     Attributes:
         max_retries: Retries after the first attempt (0 means a single attempt).
-        base_delay: Delay in seconds before the first retry, doubled on each further one.
+        base_delay: Delay in seconds before the first retry, multiplied by ``backoff`` on
+            each further one.
         max_delay: Cap on any single delay; a longer ``Retry-After`` gives up instead.
         jitter: Spread delays randomly over ``[delay/2, delay]`` so clients do not stampede.
+        backoff: Growth factor between consecutive delays (2 doubles them).
     """
 
     max_retries: int
     base_delay: float
     max_delay: float
     jitter: bool = True
+    backoff: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
@@ -107,6 +112,16 @@ class RetryPolicy:
             max_delay=settings.sdp_retry_max_delay,
         )
 
+    @classmethod
+    def from_itsm_settings(cls, settings: Settings) -> RetryPolicy:
+        """Policy from ``ITSM_MAX_RETRIES`` / ``ITSM_RETRY_DELAY`` / ``ITSM_RETRY_BACKOFF``."""
+        return cls(
+            max_retries=settings.itsm_max_retries,
+            base_delay=settings.itsm_retry_delay,
+            max_delay=settings.itsm_retry_max_delay,
+            backoff=settings.itsm_retry_backoff,
+        )
+
     def delay_for(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based).
 
@@ -115,7 +130,7 @@ class RetryPolicy:
         """
         if retry_after is not None:
             return max(retry_after, 0.0)
-        delay: float = min(self.max_delay, self.base_delay * 2 ** max(attempt - 1, 0))
+        delay: float = min(self.max_delay, self.base_delay * self.backoff ** max(attempt - 1, 0))
         if self.jitter:
             delay *= random.uniform(0.5, 1.0)
         return delay
@@ -246,6 +261,9 @@ async def send_with_retry(
         RateLimited: 429 on the last attempt, or a ``Retry-After`` above ``max_delay``.
         Unavailable: 5xx on the last attempt.
         PermanentError: Any other failure, on the first attempt it occurs.
+
+        Every raised error carries ``attempts`` and ``retry_delay_s``, so a caller can report
+        how hard it tried.
     """
     check = classify or (lambda response: raise_for_status(response, service))
     attempt = 0
@@ -255,15 +273,23 @@ async def send_with_retry(
         attempt += 1
         try:
             response = await _attempt(send, check, service)
+        except PermanentError as exc:
+            exc.attempts, exc.retry_delay_s = attempt, total_delay
+            record_outbound(service, exc.status_code, retried=False)
+            raise
         except RetryableError as exc:
             last_error = exc
             retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
             out_of_attempts = attempt > policy.max_retries or policy.too_long(retry_after)
             if out_of_attempts or not (idempotent or _not_processed(exc)):
+                exc.attempts, exc.retry_delay_s = attempt, total_delay
+                record_outbound(service, exc.status_code, retried=False)
                 raise
             delay = policy.delay_for(attempt, retry_after)
         else:
+            record_outbound(service, response.status_code, retried=False)
             return RetryOutcome(response, attempt, total_delay, last_error)
+        record_outbound(service, last_error.status_code, retried=True)
         _log.warning(
             "http_retry",
             service=service,

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -36,6 +37,7 @@ from src.services.note import fallback_synthesis, render_note
 log = get_logger(__name__)
 
 DISABLED_REASON = "LLM synthesis disabled (DISABLE_LLM_SYNTHESIS)"
+RUNTIME_DISABLED_REASON = "LLM synthesis disabled at run time (enhancer llm disable)"
 NO_KEY_REASON = "OPENROUTER_API_KEY not set"
 BREAKER_OPEN_REASON = "circuit breaker open"
 
@@ -164,6 +166,8 @@ class LLMSynthesizer:
         breaker: The ``openrouter`` breaker (``make_llm_breaker``), shared by all callers.
         chat_model: A ready model (tests, other providers); used even without an API key.
             When omitted and the LLM is enabled, a ``ChatOpenAI`` pointed at OpenRouter is built.
+        runtime_disabled: Asked before every call; True gives the fallback (the operators'
+            ``disable_llm_synthesis`` runtime flag, read by the worker with a short cache).
     """
 
     def __init__(
@@ -172,8 +176,10 @@ class LLMSynthesizer:
         breaker: pybreaker.CircuitBreaker,
         *,
         chat_model: BaseChatModel | None = None,
+        runtime_disabled: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._settings = settings
+        self._runtime_disabled = runtime_disabled
         self._breaker = breaker
         self._http_client: openai.DefaultAsyncHttpxClient | None = None
         self._model = chat_model
@@ -222,6 +228,8 @@ class LLMSynthesizer:
         started = time.monotonic()
         if self._settings.disable_llm_synthesis:
             return fallback_synthesis(DISABLED_REASON)
+        if self._runtime_disabled is not None and await self._runtime_disabled():
+            return fallback_synthesis(RUNTIME_DISABLED_REASON)
         if self._model is None:
             return fallback_synthesis(NO_KEY_REASON)
         cid = correlation_id or context.correlation_id

@@ -24,6 +24,7 @@ from src.graph.state import EnhancementState, JobFailure, JobInfo, JobRuntime
 from src.logging import get_logger
 from src.services.http import RetryPolicy
 from src.services.servicedesk_client import SDPCredentials, ServiceDeskClient, ticket_web_url
+from src.workers.job_metrics import observe_job
 from src.workers.recording import failure_outcome, state_values
 
 log = get_logger(__name__)
@@ -74,6 +75,7 @@ async def run_enhancement(job_id: str, deps: WorkerDeps) -> str | None:
         if not recorded:
             log.warning("job_lease_lost")
             return None
+        observe_job(state, outcome.status, time.perf_counter() - started)
         log.info(
             "job_finished",
             status=outcome.status,

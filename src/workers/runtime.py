@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pybreaker
+import redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.config import Settings
@@ -12,10 +14,11 @@ from src.database.session import make_engine, make_session_factory
 from src.graph.builder import GraphDeps, build_graph
 from src.nodes.sources import ContextSources, database_sources
 from src.nodes.synthesize import Synthesizer
-from src.services.circuit_breaker import make_llm_breaker
+from src.services.circuit_breaker import BREAKER_NAME, make_llm_breaker
 from src.services.http import make_http_client
 from src.services.llm_synthesis import LLMSynthesizer
 from src.workers.runner import WorkerDeps, run_enhancement
+from src.workers.switches import LLM_FLAG, CachedFlag
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,19 @@ class Worker:
             await self.engine.dispose()
 
 
+def _shared_breaker_state(settings: Settings) -> pybreaker.CircuitBreakerStorage | None:
+    """Breaker state in Redis when configured, so one outage opens it for every worker.
+
+    The embedded default keeps the state in memory (None).
+    """
+    if not settings.redis_url:
+        return None
+    client = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
+    )
+    return pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, client, namespace=BREAKER_NAME)
+
+
 def build_worker(
     settings: Settings,
     *,
@@ -53,7 +69,13 @@ def build_worker(
     factory = make_session_factory(engine)
     own_synthesizer = None
     if synthesizer is None:
-        own_synthesizer = LLMSynthesizer(settings, make_llm_breaker(settings))
+        own_synthesizer = LLMSynthesizer(
+            settings,
+            make_llm_breaker(settings, state_storage=_shared_breaker_state(settings)),
+            runtime_disabled=CachedFlag(
+                factory, LLM_FLAG, ttl_seconds=settings.runtime_flag_cache_seconds
+            ),
+        )
         synthesizer = own_synthesizer
     graph = build_graph(
         GraphDeps(

@@ -11,7 +11,8 @@ Served over real HTTP on 127.0.0.1 by ``serve_in_thread``. Tests script its beha
 
 Modes:
     ``ok``         200 with ``state.content`` as the assistant message and OpenRouter usage.
-    ``error``      ``state.status_code`` with OpenRouter's body ``{"error": {"code", "message"}}``.
+    ``error``      ``state.status_code`` with OpenRouter's body ``{"error": {"code", "message"}}``
+                   (``GET /models`` too, so health checks see the outage).
     ``slow``       like ``ok`` but only after ``state.slow_seconds`` (stops early if the client
                    hangs up, so the server shuts down quickly).
     ``malformed``  200 whose assistant message is ``state.malformed_content`` (not JSON).
@@ -110,7 +111,7 @@ async def _sleep_unless_disconnected(request: Request, seconds: float) -> None:
     while time.monotonic() < deadline:
         if await request.is_disconnected():
             return
-        await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
 
 def _completion(state: FakeLLMState, content: str, model: str) -> dict[str, Any]:
@@ -177,6 +178,9 @@ def build_app(state: FakeLLMState) -> Starlette:
                 body=None,
             )
         )
+        if state.mode == "error":
+            payload = {"error": {"code": state.status_code, "message": state.error_message}}
+            return JSONResponse(payload, status_code=state.status_code)
         return JSONResponse({"data": [{"id": state.model, "name": state.model}]})
 
     return Starlette(

@@ -10,8 +10,13 @@ from src.api.deps import Admin, State
 from src.api.errors import ApiError
 from src.api.schemas import EnhancementView
 from src.database.repositories import history
+from src.database.repositories.requeue import Selector, requeue_selected
+from src.database.session import transaction
+from src.logging import get_logger
 
 router = APIRouter(prefix="/api/v1/enhancements", dependencies=[Admin])
+
+log = get_logger(__name__)
 
 Status = Literal["pending", "processing", "completed", "failed"]
 
@@ -46,3 +51,27 @@ async def get_enhancement(correlation_id: str, state: State) -> EnhancementView:
     if row is None:
         raise ApiError(404, "not_found", f"No enhancement with correlation_id '{correlation_id}'")
     return EnhancementView.model_validate(row)
+
+
+@router.post("/{correlation_id}/requeue")
+async def requeue_enhancement(correlation_id: str, state: State) -> dict[str, str]:
+    """Put the job back to ``pending`` and wake the queue.
+
+    404 unknown; 409 when it is processing or its ticket already has another live job. A
+    re-queued job that had posted its note adopts that note instead of posting a second one.
+    """
+    async with transaction(state.session_factory) as session:
+        results = await requeue_selected(session, Selector(correlation_id=correlation_id))
+    if not results:
+        raise ApiError(404, "not_found", f"No enhancement with correlation_id '{correlation_id}'")
+    result = results[0]
+    if not result.requeued:
+        raise ApiError(409, "not_requeued", f"Not re-queued: {result.reason}")
+    state.queue.notify(result.job_id)
+    log.info("job_requeued", job_id=result.job_id, previous_status=result.previous_status)
+    return {
+        "job_id": result.job_id,
+        "correlation_id": result.correlation_id,
+        "status": "pending",
+        "previous_status": result.previous_status,
+    }

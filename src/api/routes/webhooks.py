@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import structlog
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 
 from src.api.deps import State
 from src.api.errors import ApiError
 from src.api.schemas import JobAccepted, parse_webhook_ticket_id
 from src.api.webhook_auth import verify_webhook
-from src.database.repositories import history, tenants
-from src.database.session import transaction
+from src.database.repositories.intake import NewJob
 from src.errors import NotFoundError
 from src.logging import get_logger
 
@@ -30,11 +30,14 @@ async def _read_capped(request: Request, limit: int) -> bytes:
         raise ApiError(413, "payload_too_large", f"Body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large", f"Body larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "payload_too_large", f"Body larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise ApiError(400, "client_disconnected", "Client disconnected mid-body") from exc
     return b"".join(chunks)
 
 
@@ -50,8 +53,7 @@ async def receive_servicedesk_webhook(
     settings = state.settings
     body = await _read_capped(request, settings.webhook_max_body_bytes)
     try:
-        async with state.session_factory() as session:
-            tenant = await tenants.get_tenant(session, box=state.box, tenant_id=tenant_id)
+        tenant = await state.tenants.get(tenant_id)
     except NotFoundError as exc:
         raise ApiError(404, "unknown_tenant", str(exc)) from exc
     if not tenant.enabled:
@@ -66,13 +68,12 @@ async def receive_servicedesk_webhook(
         log.warning("webhook_rejected", tenant_id=tenant_id, reason=reason)
         raise ApiError(401, "unauthorized", reason)
     ticket_id = parse_webhook_ticket_id(body)
-    async with transaction(state.session_factory) as session:
-        job, created = await history.create_job(
-            session,
-            tenant_id=tenant_id,
-            ticket_id=ticket_id,
-            correlation_id=request.state.correlation_id,
+    job = await state.intake.submit(
+        NewJob(
+            tenant_id=tenant_id, ticket_id=ticket_id, correlation_id=request.state.correlation_id
         )
+    )
+    created = job.created
     request.state.correlation_id = job.correlation_id
     structlog.contextvars.bind_contextvars(correlation_id=job.correlation_id)
     if created:

@@ -5,6 +5,7 @@ from src.database.models.corpus import KBArticle, Ticket
 from src.database.models.flags import RuntimeFlag
 from src.database.models.history import ACTIVE_STATUSES, EnhancementHistory, JobStatus
 from src.database.models.inventory import Asset, Network
+from src.database.models.itsm import ItsmTicket
 from src.database.models.tenant import AuthScheme, TenantConfig
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "AuthScheme",
     "Base",
     "EnhancementHistory",
+    "ItsmTicket",
     "JobStatus",
     "KBArticle",
     "Network",

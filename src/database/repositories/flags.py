@@ -9,6 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.database.models import RuntimeFlag, utcnow
 
+DISABLE_LLM_SYNTHESIS = "disable_llm_synthesis"
+"""Flag name: true makes every job use the formatted fallback (``enhancer llm disable``)."""
+
 
 async def get_flag(session: AsyncSession, *, name: str, default: Any = None) -> Any:
     """The flag's value, or ``default`` when it was never set."""

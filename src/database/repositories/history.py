@@ -13,8 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -48,39 +46,6 @@ class JobOutcome:
 def dedupe_key(tenant_id: str, ticket_id: str) -> str:
     """Key that allows one live (pending/processing/completed) job per ticket."""
     return f"{tenant_id}:{ticket_id}"
-
-
-async def create_job(
-    session: AsyncSession, *, tenant_id: str, ticket_id: str, correlation_id: str
-) -> tuple[EnhancementHistory, bool]:
-    """Insert a pending job, or return the ticket's live job; the flag is True when new."""
-    key = dedupe_key(tenant_id, ticket_id)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for cid in (correlation_id, str(uuid.uuid4())):
-        stmt = (
-            insert(H)
-            .values(
-                job_id=str(uuid.uuid4()),
-                correlation_id=cid,
-                tenant_id=tenant_id,
-                ticket_id=ticket_id,
-                dedupe_key=key,
-                status="pending",
-                attempts=0,
-                created_at=utcnow(),
-                used_fallback=None,
-            )
-            .on_conflict_do_nothing()
-            .returning(H.id)
-        )
-        new_id = (await session.execute(stmt)).scalar_one_or_none()
-        if new_id is not None:
-            return await session.get_one(H, new_id), True
-        existing = await session.scalar(select(H).where(H.dedupe_key == key))
-        if existing is not None:
-            return existing, False
-        # Neither inserted nor a live job: the correlation ID was taken; retry with a new one.
-    raise RuntimeError("could not create enhancement job")  # pragma: no cover
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

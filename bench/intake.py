@@ -1,0 +1,165 @@
+"""Webhook intake benchmark: `enhancer serve` (1 process, PostgreSQL + Redis dispatcher) against
+a bare FastAPI JSON endpoint measured in the same run, with wrk at 32 connections.
+
+Targets (issue 4): intake ≥ 40 % of the bare endpoint's req/s, p99 < 50 ms. Every request is a
+new ticket, authenticated with X-Webhook-Secret, validated and durably committed; publishing to
+Redis happens in the dispatcher, off the request path.
+
+Run: ``.venv/bin/python -m bench.intake [--seconds 10]`` (needs wrk, PostgreSQL, redis-server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from src.database.migrate import upgrade
+from tests.conftest import PG_ADMIN_URL, make_settings
+from tests.integration.harness import WEBHOOK_SECRET
+from tests.integration.scaled import free_port, private_redis, worker_env
+
+LUA = """
+counter = 0
+setup = function(thread) thread:set("offset", tostring(math.random(1, 1000000000))) end
+init = function(args) base = tonumber(wrk.thread:get("offset") or "1") * 1000 end
+request = function()
+  counter = counter + 1
+  local body = '{"ticket_id": "' .. (base + counter) .. '"}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+                                  ["X-Webhook-Secret"] = "%s"}, body)
+end
+"""
+
+
+def _wrk(url: str, seconds: int, script: Path) -> tuple[float, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99_raw = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    assert p99_raw is not None, out
+    factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99_raw.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        print(f"  warning: {non2xx.group(1)} non-2xx responses", file=sys.stderr)
+    return rps, float(p99_raw.group(1)) * factor
+
+
+def _wait_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    enhancer = str(Path(sys.executable).with_name("enhancer"))
+    uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+    db = f"enhancer_bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{db}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp, private_redis(Path(tmp)) as redis_server:
+            settings = make_settings(
+                Path(tmp),
+                database_url=f"{url}/{db}",
+                redis_url=redis_server.url,
+                embedded_worker=False,
+            )
+            upgrade(settings.database_url)
+            env = worker_env(settings)
+            subprocess.run(
+                [
+                    enhancer,
+                    "tenants",
+                    "add",
+                    "acme",
+                    "--base-url",
+                    "http://127.0.0.1:9",
+                    "--api-key",
+                    "k",
+                    "--webhook-secret",
+                    WEBHOOK_SECRET,
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            script = Path(tmp) / "post.lua"
+            script.write_text(LUA % WEBHOOK_SECRET)
+            bare_port, api_port = free_port(), free_port()
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            procs.append(
+                subprocess.Popen(
+                    [
+                        uvicorn,
+                        "bench.bare_app:app",
+                        "--port",
+                        str(bare_port),
+                        "--log-level",
+                        "warning",
+                        "--no-access-log",
+                    ],
+                    env={**os.environ},
+                    **quiet,
+                )
+            )
+            procs.append(
+                subprocess.Popen(
+                    [enhancer, "serve", "--port", str(api_port), "--no-migrate"], env=env, **quiet
+                )
+            )
+            _wait_up(f"http://127.0.0.1:{bare_port}/docs")
+            _wait_up(f"http://127.0.0.1:{api_port}/health")
+            bare_rps, bare_p99 = _wrk(
+                f"http://127.0.0.1:{bare_port}/webhooks/servicedesk/acme", args.seconds, script
+            )
+            rps, p99 = _wrk(
+                f"http://127.0.0.1:{api_port}/webhooks/servicedesk/acme", args.seconds, script
+            )
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    print(f"[intake] bare FastAPI endpoint (baseline): {bare_rps:.0f} req/s, p99 {bare_p99:.1f} ms")
+    print(
+        f"[intake] enhancer webhook (PG commit, Redis dispatcher): {rps:.0f} req/s, "
+        f"p99 {p99:.1f} ms"
+    )
+    print(f"[intake] ratio {rps / bare_rps:.2f} (target ≥ 0.40), p99 target < 50 ms")
+
+
+if __name__ == "__main__":
+    main()

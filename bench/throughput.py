@@ -1,0 +1,233 @@
+"""Worker throughput with a 2 s fake LLM, on either deployment, every part in its own process.
+
+* ``--mode embedded``: ``enhancer serve`` (SQLite + in-process pool, ``WORKER_CONCURRENCY``).
+* ``--mode celery``: ``enhancer serve`` (PostgreSQL, dispatcher) + ONE ``enhancer worker``
+  process on a private redis-server.
+
+Baseline, measured in the same run: the same number of calls sent straight to the fake LLM at
+the same concurrency, i.e. the ceiling the LLM latency allows. Prints steady-state
+enhancements/s (10th-90th percentile of completion times), its ratio to the baseline, peak jobs
+in flight and the peak RSS of the process running the jobs. Targets: ≥ 40/s, ≥ 80 in flight,
+RSS < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import func, select
+
+from src.database.models import EnhancementHistory as H
+from src.database.session import make_engine, make_session_factory
+from tests.conftest import PG_ADMIN_URL, make_settings
+from tests.integration.harness import WEBHOOK_SECRET
+from tests.integration.scaled import free_port, private_redis, worker_env
+
+BIN = Path(sys.executable).parent
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _direct_baseline(llm: str, jobs: int, concurrency: int) -> float:
+    sem = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=llm, timeout=60, limits=limits) as client:
+
+        async def one() -> None:
+            async with sem:
+                body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+                (await client.post("/chat/completions", json=body)).raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(jobs)))
+        return jobs / (time.perf_counter() - started)
+
+
+async def _send(api: str, jobs: int) -> float:
+    sem = asyncio.Semaphore(32)
+    async with httpx.AsyncClient(base_url=api, timeout=60) as client:
+
+        async def one(i: int) -> None:
+            async with sem:
+                r = await client.post(
+                    "/webhooks/servicedesk/acme",
+                    json={"ticket_id": str(100000 + i)},
+                    headers={"X-Webhook-Secret": WEBHOOK_SECRET},
+                )
+                assert r.status_code == 202, r.text
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(jobs)))
+        return jobs / (time.perf_counter() - started)
+
+
+async def _watch(settings_url: str, settings: object, jobs: int, pid: int) -> dict[str, float]:
+    engine = make_engine(settings)  # type: ignore[arg-type]
+    factory = make_session_factory(engine)
+    peak_in_flight, peak_rss = 0, 0.0
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        async with factory() as session:
+            counts = dict(
+                (await session.execute(select(H.status, func.count()).group_by(H.status))).all()
+            )
+        peak_in_flight = max(peak_in_flight, counts.get("processing", 0))
+        peak_rss = max(peak_rss, _rss_mb(pid))
+        if counts.get("completed", 0) + counts.get("failed", 0) >= jobs:
+            break
+        await asyncio.sleep(0.25)
+    async with factory() as session:
+        done = sorted(
+            (await session.scalars(select(H.completed_at).where(H.status == "completed"))).all()
+        )
+        fallbacks = await session.scalar(select(func.count()).where(H.used_fallback.is_(True)))
+    await engine.dispose()
+    lo, hi = done[len(done) // 10], done[(len(done) * 9) // 10]
+    span = (hi - lo).total_seconds()
+    return {
+        "steady": (len(done) * 8 // 10) / span if span > 0 else float("nan"),
+        "completed": len(done),
+        "peak_in_flight": peak_in_flight,
+        "peak_rss": peak_rss,
+        "fallbacks": fallbacks or 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mode", choices=["embedded", "celery"], default="embedded")
+    parser.add_argument("--jobs", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=160)
+    parser.add_argument("--llm-latency", type=float, default=2.0)
+    args = parser.parse_args()
+    procs: list[subprocess.Popen[bytes]] = []
+    db_name = f"enhancer_bench_{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        fakes = subprocess.Popen(
+            [
+                str(BIN / "python"),
+                "-m",
+                "tests.fakes.standalone",
+                "--llm-latency",
+                str(args.llm_latency),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(fakes)
+        assert fakes.stdout is not None
+        urls = json.loads(fakes.stdout.readline())
+        overrides: dict[str, object] = {
+            "openrouter_api_key": "sk-bench-0123456789",
+            "openrouter_base_url": urls["llm"],
+            "worker_concurrency": args.concurrency,
+            "log_level": "WARNING",
+        }
+        if args.mode == "celery":
+            redis_server = stack.enter_context(private_redis(Path(tmp)))
+            asyncio.run(_pg(f'CREATE DATABASE "{db_name}"'))
+            base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+            overrides.update(
+                database_url=f"{base}/{db_name}",
+                redis_url=redis_server.url,
+                embedded_worker=False,
+                dispatcher_poll_seconds=0.05,
+            )
+        settings = make_settings(Path(tmp), **overrides)
+        env = worker_env(settings)
+
+        def run(*command: str) -> None:
+            subprocess.run(
+                [str(BIN / "enhancer"), *command], env=env, check=True, capture_output=True
+            )
+
+        try:
+            run("migrate")
+            run(
+                "tenants",
+                "add",
+                "acme",
+                "--base-url",
+                urls["sdp"],
+                "--api-key",
+                urls["sdp_key"],
+                "--webhook-secret",
+                WEBHOOK_SECRET,
+            )
+            port = free_port()
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            api = subprocess.Popen(
+                [str(BIN / "enhancer"), "serve", "--port", str(port), "--no-migrate"],
+                env=env,
+                **quiet,
+            )  # type: ignore[call-overload]
+            procs.append(api)
+            runner_pid = api.pid
+            if args.mode == "celery":
+                worker = subprocess.Popen(
+                    [str(BIN / "enhancer"), "worker", "--concurrency", str(args.concurrency)],
+                    env=env,
+                    **quiet,
+                )  # type: ignore[call-overload]
+                procs.append(worker)
+                runner_pid = worker.pid
+            api_url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"{api_url}/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+            time.sleep(3)  # let the worker connect
+            baseline = asyncio.run(_direct_baseline(urls["llm"], args.jobs, args.concurrency))
+            intake = asyncio.run(_send(api_url, args.jobs))
+            result = asyncio.run(_watch("", settings, args.jobs, runner_pid))
+        finally:
+            for proc in reversed(procs):
+                proc.terminate()
+                proc.wait(timeout=15)
+            if args.mode == "celery":
+                asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+    print(
+        f"[{args.mode}] {args.jobs} jobs, concurrency {args.concurrency}, "
+        f"LLM latency {args.llm_latency}s"
+    )
+    print(f"[{args.mode}] baseline (direct LLM calls, same concurrency): {baseline:.1f}/s")
+    print(
+        f"[{args.mode}] steady state {result['steady']:.1f} enhancements/s "
+        f"(ratio {result['steady'] / baseline:.2f} of baseline; target ≥ 40/s), "
+        f"peak in flight {result['peak_in_flight']:.0f} (target ≥ 80), "
+        f"peak RSS {result['peak_rss']:.0f} MB (target < 300), "
+        f"completed {result['completed']:.0f}/{args.jobs}, fallbacks {result['fallbacks']:.0f}, "
+        f"intake {intake:.0f} webhooks/s at 32 concurrent"
+    )
+
+
+async def _pg(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Creating jobs in batches: many webhooks, one ``INSERT ... ON CONFLICT DO NOTHING``, one commit.
+
+The webhook's durable commit is the expensive part of intake; ``create_jobs`` lets concurrent
+webhooks share it (see ``src.api.intake``). Deduplication is the unique ``dedupe_key``: a ticket
+that already has a live job gets that job back instead of a new one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.database.models import EnhancementHistory, utcnow
+from src.database.repositories.history import dedupe_key
+
+H = EnhancementHistory
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job to create for a ticket; ``correlation_id`` is used unless already taken."""
+
+    tenant_id: str
+    ticket_id: str
+    correlation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    """The job that now stands for a ticket; ``created`` is False for a duplicate delivery."""
+
+    job_id: str
+    correlation_id: str
+    status: str
+    created: bool
+
+
+async def create_jobs(session: AsyncSession, jobs: Sequence[NewJob]) -> list[JobRef]:
+    """Create pending jobs (or find the tickets' live jobs), in the order given."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    results: dict[int, JobRef] = {}
+    todo = list(enumerate(jobs))
+    for attempt in range(3):
+        if not todo:
+            break
+        now = utcnow()
+        rows: list[dict[str, Any]] = [
+            {
+                "job_id": str(uuid.uuid4()),
+                "correlation_id": job.correlation_id if attempt == 0 else str(uuid.uuid4()),
+                "tenant_id": job.tenant_id,
+                "ticket_id": job.ticket_id,
+                "dedupe_key": dedupe_key(job.tenant_id, job.ticket_id),
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+            }
+            for _, job in todo
+        ]
+        stmt = insert(H).values(rows).on_conflict_do_nothing().returning(H.job_id)
+        inserted = set((await session.execute(stmt)).scalars())
+        for (index, _), row in zip(todo, rows, strict=True):
+            if row["job_id"] in inserted:
+                results[index] = JobRef(row["job_id"], row["correlation_id"], "pending", True)
+        keys = {dedupe_key(j.tenant_id, j.ticket_id) for i, j in todo if i not in results}
+        if keys:
+            found = await session.execute(
+                select(H.dedupe_key, H.job_id, H.correlation_id, H.status).where(
+                    H.dedupe_key.in_(keys)
+                )
+            )
+            live = {r.dedupe_key: r for r in found}
+            for index, job in todo:
+                match = live.get(dedupe_key(job.tenant_id, job.ticket_id))
+                if index not in results and match is not None:
+                    results[index] = JobRef(match.job_id, match.correlation_id, match.status, False)
+        # Whatever is left neither inserted nor found: its correlation ID was taken; retry.
+        todo = [(i, j) for i, j in todo if i not in results]
+    if todo:
+        raise RuntimeError("could not create enhancement jobs")  # pragma: no cover
+    return [results[i] for i in range(len(jobs))]
