@@ -3,19 +3,25 @@
 #   scripts/health-check.sh [BASE_URL]        (default: $ENHANCER_URL or http://127.0.0.1:8000)
 set -uo pipefail
 BASE_URL="${1:-${ENHANCER_URL:-http://127.0.0.1:8000}}"
-BODY="$(curl -sS --max-time 10 "${BASE_URL%/}/health/enhancement")" || {
-  echo "UNREACHABLE ${BASE_URL%/}/health/enhancement"
-  exit 2
-}
-printf '%s' "$BODY" | python3 -c '
+URL="${BASE_URL%/}/health/enhancement"
+BODY="$(curl -sS --max-time 10 "$URL")" || { echo "UNREACHABLE $URL"; exit 2; }
+
+read -r -d '' SUMMARY <<'PY'
 import json, sys
+
 body = json.load(sys.stdin)
-print(f"overall: {body[\"status\"]}")
+print("overall: " + body["status"])
+
+
+def line(indent, name, check):
+    detail = "  (" + check["detail"] + ")" if check.get("detail") else ""
+    print("%s%-12s %-15s %5d ms%s" % (indent, name, check["status"], check["latency_ms"], detail))
+
+
 for name, check in body["checks"].items():
-    detail = f"  ({check[\"detail\"]})" if check.get("detail") else ""
-    print(f"  {name:<12} {check[\"status\"]:<15} {check[\"latency_ms\"]:>5} ms{detail}")
+    line("  ", name, check)
     for tenant, sub in check.get("tenants", {}).items():
-        extra = f"  ({sub[\"detail\"]})" if sub.get("detail") else ""
-        print(f"    {tenant:<10} {sub[\"status\"]:<15} {sub[\"latency_ms\"]:>5} ms{extra}")
+        line("    ", tenant, sub)
 sys.exit({"healthy": 0, "degraded": 1}.get(body["status"], 2))
-'
+PY
+printf '%s' "$BODY" | python3 -c "$SUMMARY"

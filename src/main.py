@@ -22,6 +22,7 @@ from src.queue.dispatcher import CeleryDispatcher
 from src.queue.embedded import EmbeddedWorkerPool
 from src.queue.redis_queue import publish_jobs
 from src.workers.celery_app import make_celery
+from src.workers.itsm_sync import run_itsm_sync
 from src.workers.reconciler import reconcile_once
 from src.workers.runtime import build_worker
 
@@ -55,11 +56,17 @@ def build_app(
         queue = celery_dispatcher(settings, make_session_factory(engine))
     elif settings.embedded_worker:
         worker = build_worker(settings, engine=engine, synthesizer=synthesizer, sources=sources)
+        factory = make_session_factory(engine)
+
+        async def itsm_sync() -> int:
+            return await run_itsm_sync(settings, factory)
+
         queue = EmbeddedWorkerPool(
             make_session_factory(engine),
             worker.run,
             concurrency=settings.worker_concurrency,
             poll_seconds=settings.worker_poll_seconds,
             on_stop=worker.close,
+            periodic=[(settings.itsm_sync_interval_seconds, itsm_sync)],
         )
     return create_app(settings, queue=queue, engine=engine, dispose_engine=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,6 +35,7 @@ class EmbeddedWorkerPool:
         concurrency: int,
         poll_seconds: float,
         on_stop: Callable[[], Awaitable[None]] | None = None,
+        periodic: Sequence[tuple[float, Callable[[], Awaitable[object]]]] = (),
     ) -> None:
         self._factory = factory
         self._run_job = run_job
@@ -44,6 +46,9 @@ class EmbeddedWorkerPool:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._on_stop = on_stop
+        self._periodic = list(periodic)
+        self._next_run = [0.0] * len(self._periodic)
+        self._periodic_tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Start the polling loop."""
@@ -79,9 +84,25 @@ class EmbeddedWorkerPool:
             "running": self._loop_task is not None and not self._loop_task.done(),
         }
 
+    def _start_due_periodic(self) -> None:
+        now = time.monotonic()
+        for index, (interval, work) in enumerate(self._periodic):
+            if now >= self._next_run[index]:
+                self._next_run[index] = now + interval
+                task = asyncio.create_task(self._run_periodic(work))
+                self._periodic_tasks.add(task)
+                task.add_done_callback(self._periodic_tasks.discard)
+
+    async def _run_periodic(self, work: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await work()
+        except Exception:
+            log.exception("periodic_task_failed")
+
     async def _loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            self._start_due_periodic()
             free = self._concurrency - len(self._in_flight)
             found = 0
             if free > 0:

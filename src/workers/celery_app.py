@@ -42,7 +42,12 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "src.workers.tasks.reconcile",
                 "schedule": settings.reconcile_interval_seconds,
                 "options": {"queue": QUEUE, "expires": settings.reconcile_interval_seconds},
-            }
+            },
+            "itsm-sync": {
+                "task": "src.workers.tasks.itsm_sync",
+                "schedule": settings.itsm_sync_interval_seconds,
+                "options": {"queue": QUEUE, "expires": settings.itsm_sync_interval_seconds},
+            },
         },
     )
     return app

@@ -10,16 +10,18 @@ The runbook's manual re-queue works verbatim::
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import structlog
 from celery import Task
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_shutdown
 
 from src.config import load_settings
 from src.logging import configure_logging, get_logger
 from src.queue.redis_queue import job_message, publish_jobs
 from src.workers.celery_app import celery_app
+from src.workers.itsm_sync import run_itsm_sync
 from src.workers.loop import run_sync
 from src.workers.reconciler import reconcile_once
 from src.workers.runtime import Worker, build_worker
@@ -75,6 +77,26 @@ async def _reconcile() -> int:
 def reconcile() -> int:
     """Re-publish jobs whose message was lost (run by Celery beat)."""
     return run_sync(_reconcile())
+
+
+async def _itsm_sync() -> int:
+    worker = await _get_worker()
+    return await run_itsm_sync(_settings, worker.deps.session_factory)
+
+
+@celery_app.task(name="src.workers.tasks.itsm_sync", ignore_result=True)
+def itsm_sync() -> int:
+    """Read ITSM ticket states back and fill SLA timestamps (run by Celery beat)."""
+    return run_sync(_itsm_sync())
+
+
+@worker_shutdown.connect(weak=False)
+def _release_metrics(**_: Any) -> None:
+    """Tell prometheus_client this process is gone (multiprocess mode), so gauges stay true."""
+    if _settings.prometheus_multiproc_dir is not None:
+        from prometheus_client import multiprocess  # only in multiprocess mode
+
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 @before_task_publish.connect(weak=False)

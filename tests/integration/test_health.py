@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,23 @@ def test_liveness_needs_no_dependency(tmp_path: Path) -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/enhancer"
     with running_api(make_settings(tmp_path, database_url=url)) as api:
         assert api.client.get("/health").status_code == 200
+
+
+def test_health_check_script_summarises_and_exits_by_state(
+    settings: Settings, sdp: RunningSDP, llm: RunningLLM
+) -> None:
+    script = Path(__file__).resolve().parents[2] / "scripts/health-check.sh"
+    add_tenant(settings, sdp)
+    llm.state.mode, llm.state.status_code = "error", 503
+    with running_api(_settings(settings, llm)) as api:
+        degraded = subprocess.run(
+            [str(script), api.base_url], capture_output=True, text=True, timeout=30, check=False
+        )
+    assert degraded.returncode == 1, degraded.stdout + degraded.stderr
+    assert "overall: degraded" in degraded.stdout
+    assert "OpenRouter API error: 503 Service Unavailable" in degraded.stdout
+    gone = subprocess.run(
+        [str(script), f"http://127.0.0.1:{closed_port()}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert gone.returncode == 2 and "UNREACHABLE" in gone.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -156,3 +157,18 @@ def test_sync_reports_unreadable_tickets_and_exits_1(
     assert result.returncode == 1
     assert "failed 1" in result.stdout
     assert "404 Not Found: No Record found" in result.stderr
+
+
+def test_embedded_worker_syncs_sla_periodically(
+    start_api: ApiFactory, servicenow: RunningServiceNow
+) -> None:
+    api = start_api(itsm_sync_interval_seconds=0.2, embedded_worker=True)
+    sn = post(api, "/api/v1/tickets", {"platform": "servicenow", "payload": SN_PAYLOAD}).json()
+    servicenow.state.set_state(sn["external_id"], "2")
+    deadline = datetime.now(UTC) + timedelta(seconds=15)
+    row = api.client.get(f"/api/v1/tickets/{sn['id']}", headers=AUTH).json()
+    while row["acknowledged_at"] is None:
+        assert datetime.now(UTC) < deadline, row
+        time.sleep(0.1)
+        row = api.client.get(f"/api/v1/tickets/{sn['id']}", headers=AUTH).json()
+    assert row["remote_state"] == "2" and row["time_to_acknowledge"] >= 0

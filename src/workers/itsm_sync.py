@@ -1,0 +1,40 @@
+"""Periodic ITSM sync in workers: read ticket state back from ServiceNow and Jira (SLA times).
+
+Runs every ``ITSM_SYNC_INTERVAL_SECONDS`` from Celery beat (scaled) or the embedded pool, and
+only when a platform is configured. ``enhancer itsm sync`` does the same by hand.
+"""
+
+from __future__ import annotations
+
+from src.config import Settings
+from src.database.session import SessionFactory
+from src.logging import get_logger
+from src.services.itsm.runtime import open_itsm
+from src.services.itsm.sync import sync_once
+
+log = get_logger(__name__)
+
+
+def itsm_configured(settings: Settings) -> bool:
+    """True when at least one ITSM platform has credentials."""
+    return bool(
+        (settings.servicenow_instance and settings.servicenow_password)
+        or (settings.jira_url and settings.jira_api_token)
+    )
+
+
+async def run_itsm_sync(settings: Settings, factory: SessionFactory) -> int:
+    """One sync pass; returns how many tickets were checked (0 when nothing is configured)."""
+    if not itsm_configured(settings):
+        return 0
+    async with open_itsm(settings, factory) as service:
+        report = await sync_once(service)
+    log.info(
+        "itsm_sync_done",
+        checked=report.checked,
+        acknowledged=report.acknowledged,
+        resolved=report.resolved,
+        failed=report.failed,
+        errors=report.errors[:5],
+    )
+    return report.checked
