@@ -1,7 +1,8 @@
 """Full-text search over ``tickets`` / ``kb_articles`` and writes to the ticket corpus.
 
 Search runs on SQLite FTS5 (``tickets_fts`` / ``kb_articles_fts``, ranked by ``bm25``) or on
-PostgreSQL's generated ``search_vector`` (ranked by ``ts_rank``). User text is never handed to
+PostgreSQL's generated ``search_vector`` (filtered on the query's selective lexemes, see
+``pg_terms``, and ranked by ``ts_rank``). User text is never handed to
 either query language as is: it is reduced to at most ``MAX_QUERY_TERMS`` alphanumeric terms
 that are OR-ed together, each one quoted for FTS5, so quotes, ``*``, ``-`` or ``OR 1=1`` in a
 ticket are just words.
@@ -16,7 +17,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, column, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.context import KBArticle as KBArticleHit
 from src.context import SimilarTicket
 from src.database.models import KBArticle, Ticket, utcnow
+from src.database.repositories.pg_terms import selective_tsquery
 
 MAX_QUERY_TERMS = 30
 SNIPPET_CHARS = 200
@@ -99,7 +114,9 @@ async def search_similar_tickets(
         return []
     resolved = func.trim(func.coalesce(Ticket.resolution, "")) != ""
     boost = case((resolved, RESOLVED_BOOST), else_=1.0)
-    stmt = _ranked(session, select(Ticket), "tickets", terms, (2.0, 1.0, 0.5), boost)
+    stmt = await _ranked(session, select(Ticket), "tickets", terms, (2.0, 1.0, 0.5), boost)
+    if stmt is None:
+        return []
     stmt = stmt.where(Ticket.tenant_id == tenant_id).limit(limit)
     if exclude_ticket_id is not None:
         stmt = stmt.where(Ticket.ticket_id != exclude_ticket_id)
@@ -134,25 +151,34 @@ async def search_kb(
     terms = query_terms(text)
     if not terms or limit <= 0:
         return []
-    stmt = _ranked(session, select(KBArticle), "kb_articles", terms, (2.0, 1.0, 1.0), None)
+    stmt = await _ranked(session, select(KBArticle), "kb_articles", terms, (2.0, 1.0, 1.0), None)
+    if stmt is None:
+        return []
     stmt = stmt.where(or_(KBArticle.tenant_id == tenant_id, KBArticle.tenant_id.is_(None)))
     rows = await session.scalars(stmt.limit(limit))
     return [KBArticleHit(r.title, r.url, make_snippet(r.body, terms)) for r in rows]
 
 
-def _ranked(
+async def _ranked(
     session: AsyncSession,
     stmt: _S,
     table_name: str,
     terms: Sequence[str],
     weights: tuple[float, float, float],
     boost: ColumnElement[float] | None,
-) -> _S:
-    """Restrict ``stmt`` to rows of ``table_name`` matching any term and order by relevance."""
+) -> _S | None:
+    """Restrict ``stmt`` to rows of ``table_name`` matching the terms and order by relevance.
+
+    SQLite matches any term (FTS5's bm25 weighs rare terms up). PostgreSQL matches the query's
+    selective lexemes (``pg_terms``); None when no term survives stemming and stopwords.
+    """
     key: ColumnElement[int] = literal_column(f"{table_name}.id")
     if session.get_bind().dialect.name == "postgresql":
+        query_text = await selective_tsquery(session, table_name, terms)
+        if query_text is None:
+            return None
         vector: ColumnElement[Any] = literal_column(f"{table_name}.search_vector")
-        tsquery = func.websearch_to_tsquery(literal_column("'english'"), " or ".join(terms))
+        tsquery = cast(literal(query_text), TSQUERY)
         rank: ColumnElement[float] = func.ts_rank(vector, tsquery)
         if boost is not None:
             rank = rank * boost

@@ -1,0 +1,69 @@
+"""PostgreSQL search stays selective when the ticket's words are common in the corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from src.database.repositories.corpus import search_kb, search_similar_tickets, upsert_ticket
+from src.database.repositories.pg_terms import MAX_RANKED_ROWS
+from src.database.session import make_engine, make_session_factory, transaction
+from tests.conftest import make_settings
+
+
+async def test_rare_words_decide_the_match_after_analyze(postgres_url: str, tmp_path: Path) -> None:
+    engine = make_engine(make_settings(tmp_path, database_url=postgres_url))
+    factory = make_session_factory(engine)
+    try:
+        async with transaction(factory) as session:
+            # More rows than MAX_RANKED_ROWS, every one about printers.
+            await session.execute(
+                text(
+                    "INSERT INTO tickets (tenant_id, ticket_id, subject, description, "
+                    "resolution, status, created_at, updated_at) "
+                    "SELECT 'acme', n::text, 'Printer problem on floor ' || n % 7, "
+                    "'The printer in the office does not print for users.', "
+                    "'Restarted the spooler', 'Resolved', now(), now() "
+                    "FROM generate_series(1, :rows) AS n"
+                ),
+                {"rows": 2 * MAX_RANKED_ROWS},
+            )
+            await upsert_ticket(
+                session,
+                tenant_id="acme",
+                ticket_id="fuser",
+                subject="Printer prints smeared pages",
+                description="Toner smears: the fuser unit overheats.",
+                resolution="Replaced the fuser unit",
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO kb_articles (tenant_id, title, body, url, created_at) "
+                    "VALUES ('acme', 'Replacing a fuser unit', 'Printer fuser steps', "
+                    "'https://kb.example/fuser', now())"
+                )
+            )
+        async with engine.begin() as conn:
+            await conn.execute(text("ANALYZE tickets"))
+            stats = await conn.scalar(
+                text(
+                    "SELECT most_common_elems::text FROM pg_stats "
+                    "WHERE tablename = 'tickets' AND attname = 'search_vector'"
+                )
+            )
+        assert stats is not None and "printer" in stats  # the statistics know the common word
+        async with factory() as session:
+            found = await search_similar_tickets(
+                session,
+                tenant_id="acme",
+                text="Printer office users: fuser error, smeared pages",
+                exclude_ticket_id=None,
+                limit=5,
+                url_for=lambda ticket_id: None,
+            )
+            kb = await search_kb(session, tenant_id="acme", text="printer fuser", limit=5)
+        assert [t.ticket_id for t in found] == ["fuser"]
+        assert [a.title for a in kb] == ["Replacing a fuser unit"]
+    finally:
+        await engine.dispose()
