@@ -78,7 +78,9 @@ def make_http_client(
         verify=verify,
         limits=httpx.Limits(
             max_connections=max_connections,
-            max_keepalive_connections=min(max_connections, 20),
+            # Keep every connection: a worker talks to few hosts with many calls at once, and
+            # reconnecting for each one costs more than the idle sockets.
+            max_keepalive_connections=max_connections,
         ),
         follow_redirects=False,
     )

@@ -43,6 +43,11 @@ class JobOutcome:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+# Our sessions are short and never read back rows they update: skip the ORM's evaluation of
+# each UPDATE's criteria against loaded objects (measured: a visible share of worker CPU).
+NO_SYNC = {"synchronize_session": False}
+
+
 def dedupe_key(tenant_id: str, ticket_id: str) -> str:
     """Key that allows one live (pending/processing/completed) job per ticket."""
     return f"{tenant_id}:{ticket_id}"
@@ -97,7 +102,10 @@ async def stranded_jobs(
 async def mark_enqueued(session: AsyncSession, *, job_ids: list[str]) -> None:
     """Record that these jobs were handed to the broker now."""
     if job_ids:
-        await session.execute(update(H).where(H.job_id.in_(job_ids)).values(enqueued_at=utcnow()))
+        await session.execute(
+            update(H).where(H.job_id.in_(job_ids)).values(enqueued_at=utcnow()),
+            execution_options=NO_SYNC,
+        )
 
 
 async def claim(session: AsyncSession, *, job_id: str, lease_seconds: float) -> ClaimedJob | None:
@@ -117,7 +125,7 @@ async def claim(session: AsyncSession, *, job_id: str, lease_seconds: float) -> 
         )
         .returning(H.correlation_id, H.tenant_id, H.ticket_id, H.attempts)
     )
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(stmt, execution_options=NO_SYNC)).one_or_none()
     if row is None:
         return None
     return ClaimedJob(job_id, row.correlation_id, row.tenant_id, row.ticket_id, row.attempts, token)
@@ -138,7 +146,7 @@ async def finish(session: AsyncSession, *, job: ClaimedJob, outcome: JobOutcome)
     if outcome.status == "failed":
         values["dedupe_key"] = None
     stmt = update(H).where(H.job_id == job.job_id, H.lease_token == job.lease_token).values(values)
-    result = await session.execute(stmt)
+    result = await session.execute(stmt, execution_options=NO_SYNC)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
