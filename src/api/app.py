@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.api.deps import AppState
 from src.api.errors import install_error_handlers
-from src.api.intake import JobIntake, TenantCache
+from src.api.intake import JobIntake
 from src.api.metrics_middleware import MetricsMiddleware
 from src.api.middleware import CorrelationIdMiddleware
 from src.api.routes import enhancements, health, itsm, itsm_ui, llm, metrics, webhooks
 from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.session import make_engine, make_session_factory
+from src.database.tenant_cache import TenantCache
 from src.queue.base import JobQueue, NullQueue
 
 

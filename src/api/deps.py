@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from src.api.errors import ApiError
-from src.api.intake import JobIntake, TenantCache
+from src.api.intake import JobIntake
 from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.session import SessionFactory
+from src.database.tenant_cache import TenantCache
 from src.queue.base import JobQueue
 
 

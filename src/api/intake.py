@@ -1,54 +1,19 @@
-"""Fast webhook intake: cached tenants and group-committed job creation.
+"""Fast webhook intake: group-committed job creation.
 
 Each webhook still waits for its row to be durably committed before answering, but concurrent
 webhooks share one transaction: while a batch is being written, newly arrived requests queue up
-and go together in the next one (no timer, so a lone request is never delayed). Tenants are
-cached for ``TENANT_CACHE_SECONDS`` so authentication costs no query per request.
+and go together in the next one (no timer, so a lone request is never delayed). Tenants come
+from ``TenantCache`` so authentication costs no query per request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass, field
 
-from src.database.crypto import SecretBox
 from src.database.repositories.intake import JobRef, NewJob, create_jobs
-from src.database.repositories.tenants import Tenant, get_tenant
 from src.database.session import SessionFactory, transaction
-from src.errors import NotFoundError
 
 MAX_BATCH = 500
-
-
-@dataclass
-class TenantCache:
-    """Decrypted tenants by id, each kept for ``ttl`` seconds (unknown ids too)."""
-
-    factory: SessionFactory
-    box: SecretBox
-    ttl: float
-    _entries: dict[str, tuple[float, Tenant | None]] = field(default_factory=dict)
-
-    async def get(self, tenant_id: str) -> Tenant:
-        """The tenant; raises ``NotFoundError`` for an unknown id."""
-        now = time.monotonic()
-        entry = self._entries.get(tenant_id)
-        if entry is None or entry[0] < now:
-            try:
-                async with self.factory() as session:
-                    tenant: Tenant | None = await get_tenant(
-                        session, box=self.box, tenant_id=tenant_id
-                    )
-            except NotFoundError:
-                tenant = None
-            entry = (now + self.ttl, tenant)
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[tenant_id] = entry
-        if entry[1] is None:
-            raise NotFoundError(f"Unknown tenant '{tenant_id}'")
-        return entry[1]
 
 
 class JobIntake:

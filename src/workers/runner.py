@@ -16,9 +16,9 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from src.config import Settings
-from src.database.crypto import SecretBox
-from src.database.repositories import history, tenants
+from src.database.repositories import history
 from src.database.session import SessionFactory, transaction
+from src.database.tenant_cache import TenantCache
 from src.errors import ConfigError, NotFoundError
 from src.graph.state import EnhancementState, JobFailure, JobInfo, JobRuntime
 from src.logging import get_logger
@@ -36,7 +36,7 @@ class WorkerDeps:
 
     settings: Settings
     session_factory: SessionFactory
-    box: SecretBox
+    tenants: TenantCache
     http: httpx.AsyncClient
     graph: object  # compiled LangGraph graph (langgraph ships no precise public type)
 
@@ -88,8 +88,7 @@ async def run_enhancement(job_id: str, deps: WorkerDeps) -> str | None:
 
 async def _run_graph(job: history.ClaimedJob, deps: WorkerDeps) -> EnhancementState:
     try:
-        async with deps.session_factory() as session:
-            tenant = await tenants.get_tenant(session, box=deps.box, tenant_id=job.tenant_id)
+        tenant = await deps.tenants.get(job.tenant_id)
     except (NotFoundError, ConfigError) as exc:
         return {"failure": JobFailure("load_tenant", str(exc), retryable=False)}
     creds = SDPCredentials(tenant.base_url, tenant.api_key, tenant.auth_scheme)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.session import make_engine, make_session_factory
+from src.database.tenant_cache import TenantCache
 from src.graph.builder import GraphDeps, build_graph
 from src.nodes.sources import ContextSources, database_sources
 from src.nodes.synthesize import Synthesizer
@@ -88,7 +89,9 @@ def build_worker(
     deps = WorkerDeps(
         settings=settings,
         session_factory=factory,
-        box=SecretBox(settings.encryption_key),
+        tenants=TenantCache(
+            factory, SecretBox(settings.encryption_key), settings.tenant_cache_seconds
+        ),
         http=make_http_client(timeout=settings.sdp_timeout_seconds, verify=settings.verify_ssl),
         graph=graph,
     )

@@ -1,0 +1,46 @@
+"""Decrypted tenants kept for ``TENANT_CACHE_SECONDS``.
+
+The webhook authenticates and the worker calls SDP with a tenant's secrets on every request or
+job; reading and decrypting the row each time was a visible share of their CPU. A change made
+with ``enhancer tenants add`` reaches running processes within the TTL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from src.database.crypto import SecretBox
+from src.database.repositories.tenants import Tenant, get_tenant
+from src.database.session import SessionFactory
+from src.errors import NotFoundError
+
+
+@dataclass
+class TenantCache:
+    """Decrypted tenants by id, each kept for ``ttl`` seconds (unknown ids too)."""
+
+    factory: SessionFactory
+    box: SecretBox
+    ttl: float
+    _entries: dict[str, tuple[float, Tenant | None]] = field(default_factory=dict)
+
+    async def get(self, tenant_id: str) -> Tenant:
+        """The tenant; raises ``NotFoundError`` for an unknown id."""
+        now = time.monotonic()
+        entry = self._entries.get(tenant_id)
+        if entry is None or entry[0] < now:
+            try:
+                async with self.factory() as session:
+                    tenant: Tenant | None = await get_tenant(
+                        session, box=self.box, tenant_id=tenant_id
+                    )
+            except NotFoundError:
+                tenant = None
+            entry = (now + self.ttl, tenant)
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[tenant_id] = entry
+        if entry[1] is None:
+            raise NotFoundError(f"Unknown tenant '{tenant_id}'")
+        return entry[1]
