@@ -7,6 +7,7 @@ that already has a live job gets that job back instead of a new one.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,9 +43,21 @@ class JobRef:
     created: bool
 
 
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """One cached statement, run with many parameter sets (``insertmanyvalues``).
+
+    Compiling a multi-row ``VALUES`` for each batch size cost the webhook more CPU than the
+    insert itself.
+    """
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = H.metadata.tables[H.__tablename__]
+    return insert(table).on_conflict_do_nothing().returning(table.c.job_id)
+
+
 async def create_jobs(session: AsyncSession, jobs: Sequence[NewJob]) -> list[JobRef]:
     """Create pending jobs (or find the tickets' live jobs), in the order given."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect = session.get_bind().dialect.name
     results: dict[int, JobRef] = {}
     todo = list(enumerate(jobs))
     for attempt in range(3):
@@ -64,8 +77,7 @@ async def create_jobs(session: AsyncSession, jobs: Sequence[NewJob]) -> list[Job
             }
             for _, job in todo
         ]
-        stmt = insert(H).values(rows).on_conflict_do_nothing().returning(H.job_id)
-        inserted = set((await session.execute(stmt)).scalars())
+        inserted = set((await session.execute(_insert_statement(dialect), rows)).scalars())
         for (index, _), row in zip(todo, rows, strict=True):
             if row["job_id"] in inserted:
                 results[index] = JobRef(row["job_id"], row["correlation_id"], "pending", True)
