@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install browser promtool demo test lint bench clean
+.PHONY: install browser promtool wrk demo test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,16 @@ lint: install
 test: lint browser promtool
 	$(BIN)/pytest -q
 
-bench: install
+# wrk drives the intake benchmark; Debian packages it.
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }
+
+bench: install wrk
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.throughput --mode embedded
+	$(BIN)/python -m bench.throughput --mode celery
+	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.itsm
 
 clean:
