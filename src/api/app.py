@@ -6,6 +6,7 @@ serve`` passes the embedded pool (default) or a null queue when external workers
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -52,6 +53,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await state.queue.start()
+        # Everything loaded so far (the libraries, the app) lives as long as the process: keep
+        # it out of the garbage collector's full passes, which otherwise stall every request.
+        gc.freeze()
         try:
             yield
         finally:
@@ -60,7 +64,14 @@ def create_app(
             if owns_engine:
                 await engine.dispose()
 
-    app = FastAPI(title="Enhancer", version="0.1.0", lifespan=lifespan)
+    # Prometheus and structlog are our telemetry; FastAPI's native OpenTelemetry would look up
+    # its providers (environment reads) on every request.
+    app = FastAPI(
+        title="Enhancer",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.enhancer = state
     install_error_handlers(app)
     app.include_router(health.router)

@@ -29,7 +29,7 @@ class AppState:
     intake: JobIntake
 
 
-def _app_state(request: Request) -> AppState:
+async def _app_state(request: Request) -> AppState:
     state: AppState = request.app.state.enhancer
     return state
 
@@ -37,7 +37,7 @@ def _app_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(_app_state)]
 
 
-def _require_admin(request: Request, state: State) -> None:
+async def _require_admin(request: Request, state: State) -> None:
     token = state.settings.admin_api_token
     if token is None:
         raise ApiError(401, "admin_disabled", "Admin API is disabled: set ADMIN_API_TOKEN")

@@ -10,6 +10,7 @@ The runbook's manual re-queue works verbatim::
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from typing import Any
 
@@ -41,6 +42,7 @@ async def _get_worker() -> Worker:
         if _worker is None:
             configure_logging(_settings.log_level, json=_settings.log_json)
             _worker = build_worker(_settings)
+            gc.freeze()  # the long-lived start-up objects stay out of full GC passes
         return _worker
 
 

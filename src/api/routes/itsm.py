@@ -81,7 +81,7 @@ class _BadInputIs400(APIRoute):
         return handler
 
 
-def _service(request: Request) -> ItsmService:
+async def _service(request: Request) -> ItsmService:
     service: ItsmService | None = getattr(request.app.state, "itsm", None)
     if service is None:
         raise ApiError(503, "itsm_not_started", "ITSM is not started (app lifespan not run)")
