@@ -8,8 +8,6 @@ jobs wait in the database.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI
 
 from src.api.app import create_app
@@ -20,8 +18,7 @@ from src.nodes.synthesize import Synthesizer
 from src.queue.base import JobQueue, NullQueue
 from src.queue.dispatcher import CeleryDispatcher
 from src.queue.embedded import EmbeddedWorkerPool
-from src.queue.redis_queue import publish_jobs
-from src.workers.celery_app import make_celery
+from src.queue.publisher import ProcessPublisher
 from src.workers.itsm_sync import run_itsm_sync
 from src.workers.reconciler import reconcile_once
 from src.workers.runtime import build_worker
@@ -29,18 +26,14 @@ from src.workers.runtime import build_worker
 
 def celery_dispatcher(settings: Settings, factory: SessionFactory) -> CeleryDispatcher:
     """The scaled deployment's queue: publish the outbox to Celery, reconcile periodically."""
-    app = make_celery(settings)
-
-    def publish(messages: list[dict[str, str]]) -> None:
-        publish_jobs(app, messages)
-
-    async def publish_async(messages: list[dict[str, str]]) -> None:
-        await asyncio.to_thread(publish, messages)
+    publisher = ProcessPublisher(settings)
 
     async def reconcile() -> int:
-        return await reconcile_once(factory, settings, publish_async)
+        return await reconcile_once(factory, settings, publisher.publish)
 
-    return CeleryDispatcher(factory, settings, publish, reconcile)
+    return CeleryDispatcher(
+        factory, settings, publisher.publish, reconcile, on_stop=publisher.close
+    )
 
 
 def build_app(

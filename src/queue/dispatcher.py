@@ -1,8 +1,8 @@
 """The API-side dispatcher for the scaled deployment: outbox rows → Celery, off the request path.
 
 The webhook only commits the ``enhancement_history`` row and calls ``notify``. This loop then
-publishes unqueued rows in batches from a thread (Celery's publish blocks ~1 ms per message),
-marks them ``enqueued_at``, and runs the reconciler periodically. If the broker is down, webhooks
+publishes unqueued rows in batches (from a child process: ``src.queue.publisher``), marks them
+``enqueued_at``, and runs the reconciler periodically. If the broker is down, webhooks
 still answer 202; the rows wait ``pending`` and go out when it is back.
 """
 
@@ -21,7 +21,7 @@ from src.queue.redis_queue import row_message
 
 log = get_logger(__name__)
 
-PublishBatch = Callable[[list[dict[str, str]]], None]
+PublishBatch = Callable[[list[dict[str, str]]], Awaitable[None]]
 Reconcile = Callable[[], Awaitable[int]]
 
 
@@ -34,11 +34,13 @@ class CeleryDispatcher:
         settings: Settings,
         publish: PublishBatch,
         reconcile: Reconcile | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self._factory = factory
         self._settings = settings
         self._publish = publish
         self._reconcile = reconcile
+        self._on_stop = on_stop
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -56,6 +58,8 @@ class CeleryDispatcher:
         self._wake.set()
         if self._task is not None:
             await self._task
+        if self._on_stop is not None:
+            self._on_stop()
 
     def notify(self, job_id: str) -> None:
         """A job was committed: publish soon."""
@@ -93,7 +97,7 @@ class CeleryDispatcher:
             if not rows:
                 return 0
             messages = [row_message(r) for r in rows]
-            await asyncio.to_thread(self._publish, messages)
+            await self._publish(messages)
             async with transaction(self._factory) as session:
                 await history.mark_enqueued(session, job_ids=[m["job_id"] for m in messages])
         except Exception as exc:  # noqa: BLE001 - broker/db outage: logged, rows stay pending
