@@ -265,7 +265,7 @@ class LLMSynthesizer:
             kwargs["extra_headers"] = {"X-Correlation-ID": correlation_id}
         async with asyncio.timeout(self._settings.llm_timeout_seconds):
             try:
-                message = await model.ainvoke(messages, **kwargs)
+                message = await self._invoke(model, messages, kwargs)
             except (ValueError, KeyError, TypeError) as exc:
                 # langchain-openai raises these for 200 responses without usable choices,
                 # e.g. OpenRouter's in-body error after generation started.
@@ -273,6 +273,24 @@ class LLMSynthesizer:
         if not isinstance(message, AIMessage):
             raise _MalformedOutput(f"expected an AI message, got {type(message).__name__}")
         return message, parse_answer(message.text)
+
+    @staticmethod
+    async def _invoke(
+        model: BaseChatModel, messages: list[BaseMessage], kwargs: dict[str, Any]
+    ) -> BaseMessage:
+        """Call the model, once more if the connection failed without an answer.
+
+        A server may close a kept-alive connection just as a request goes out on it; that is
+        no outage, and one immediate retry (within the same timeout) avoids a fallback note and
+        a count against the breaker. Timeouts and HTTP errors are not retried.
+        """
+        try:
+            return await model.ainvoke(messages, **kwargs)
+        except openai.APITimeoutError:
+            raise
+        except openai.APIConnectionError as exc:
+            log.info("llm_connection_retry", error=str(exc))
+            return await model.ainvoke(messages, **kwargs)
 
 
 def api_error_reason(status_code: int, reason_phrase: str | None = None) -> str:
