@@ -17,6 +17,7 @@ from src.config import Settings, load_settings
 
 QUEUE = "default"
 VISIBILITY_TIMEOUT_SECONDS = 7200  # longer than any job plus its 60 s retry countdowns
+BROKER_SOCKET_TIMEOUT_SECONDS = 10
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -24,6 +25,11 @@ def make_celery(settings: Settings) -> Celery:
     broker = settings.broker_url or "redis://127.0.0.1:6379/0"
     app = Celery("enhancer", broker=broker, include=["src.workers.tasks"])
     transport: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS}
+    if broker.startswith(("redis://", "rediss://")):
+        # A Redis that stops answering (not refusing) must not hang the dispatcher's publish
+        # or a worker forever: calls give up and the caller's retry/reconnect takes over.
+        transport["socket_timeout"] = BROKER_SOCKET_TIMEOUT_SECONDS
+        transport["socket_connect_timeout"] = BROKER_SOCKET_TIMEOUT_SECONDS
     app.conf.update(
         task_default_queue=QUEUE,
         task_acks_late=True,
