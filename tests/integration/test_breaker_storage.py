@@ -1,0 +1,71 @@
+"""The shared breaker state: visible to every process at once, few Redis writes per job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pybreaker
+import pytest
+import redis
+
+from src.services.breaker_storage import ThrottledResetStorage
+from src.services.circuit_breaker import BREAKER_NAME, make_llm_breaker
+from tests.conftest import make_settings
+from tests.integration.scaled import PrivateRedis
+
+
+def _breaker(url: str, tmp_path: Path, ttl: float) -> pybreaker.CircuitBreaker:
+    shared = pybreaker.CircuitRedisStorage(
+        pybreaker.STATE_CLOSED, redis.Redis.from_url(url), namespace=BREAKER_NAME
+    )
+    settings = make_settings(tmp_path, breaker_fail_max=3, breaker_reset_seconds=60)
+    return make_llm_breaker(settings, state_storage=ThrottledResetStorage(shared, ttl=ttl))
+
+
+def _fail(breaker: pybreaker.CircuitBreaker) -> None:
+    with pytest.raises(RuntimeError), breaker.calling():
+        raise RuntimeError("OpenRouter API error: 503 Service Unavailable")
+
+
+def _commands(client: redis.Redis) -> dict[str, int]:
+    stats = client.info("commandstats")
+    return {name: int(value["calls"]) for name, value in stats.items()}
+
+
+def test_an_outage_in_one_process_opens_the_breaker_for_the_others(
+    tmp_path: Path, redis_server: PrivateRedis
+) -> None:
+    first = _breaker(redis_server.url, tmp_path, ttl=30)
+    second = _breaker(redis_server.url, tmp_path, ttl=30)
+    with second.calling():
+        pass  # the second process has seen "closed" and reset the counter
+    for _ in range(3):
+        _fail(first)
+    assert first.current_state == "open"
+    assert second.current_state == "open"  # the very next call, no delay
+    with pytest.raises(pybreaker.CircuitBreakerError), second.calling():
+        pass
+
+
+def test_successes_write_nothing_within_the_ttl(tmp_path: Path, redis_server: PrivateRedis) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    breaker = _breaker(redis_server.url, tmp_path, ttl=30)
+    with breaker.calling():
+        pass
+    before = _commands(client)
+    for _ in range(50):
+        with breaker.calling():
+            pass
+    after = _commands(client)
+    used = {name: after[name] - before.get(name, 0) for name in after}
+    writes = {name: n for name, n in used.items() if name in ("cmdstat_set", "cmdstat_incr")}
+    assert sum(writes.values()) == 0, used
+    assert used.get("cmdstat_get", 0) >= 50  # the state is still read on every call
+
+    counter_key = f"{BREAKER_NAME}:pybreaker:fail_counter"
+    _fail(breaker)  # a failure is counted at once, and the next success resets it at once
+    assert client.get(counter_key) == b"1"
+    with breaker.calling():
+        pass
+    assert client.get(counter_key) == b"0"
+    client.close()
