@@ -31,7 +31,6 @@ from src.services.llm_synthesis import (
     synthesize_enhancement,
 )
 from tests.conftest import make_settings
-from tests.fakes.dropping_proxy import dropping_proxy
 from tests.fakes.llm import DEFAULT_CONTENT, RunningLLM, running_llm
 
 API_KEY = "sk-or-v1-test-key-0123456789"
@@ -384,30 +383,3 @@ def test_runbook_format_context_fallback_needs_no_llm() -> None:
 
     assert "written by fallback formatter (requested by operator)" in note
     assert "Review similar ticket #812 (resolved: Renewed gateway cert)" in note
-
-
-async def test_a_connection_dropped_unanswered_is_tried_once_more(
-    tmp_path: Path, llm: RunningLLM
-) -> None:
-    with dropping_proxy(llm.base_url, drops=1) as proxy:
-        settings = llm_settings(tmp_path, llm, openrouter_base_url=proxy.base_url)
-        async with LLMSynthesizer(settings, make_llm_breaker(settings)) as synthesizer:
-            result = await synthesizer.synthesize(make_context())
-
-    assert proxy.dropped == 1
-    assert result.used_fallback is False, result.fallback_reason
-    assert len(llm.state.chat_calls) == 1  # the dropped attempt never reached the server
-
-
-async def test_a_connection_that_keeps_dropping_falls_back_after_one_more_try(
-    tmp_path: Path, llm: RunningLLM
-) -> None:
-    with dropping_proxy(llm.base_url, drops=5) as proxy:
-        settings = llm_settings(tmp_path, llm, openrouter_base_url=proxy.base_url)
-        async with LLMSynthesizer(settings, make_llm_breaker(settings)) as synthesizer:
-            result = await synthesizer.synthesize(make_context())
-
-    assert proxy.dropped == 2
-    assert result.used_fallback is True
-    assert (result.fallback_reason or "").startswith("OpenRouter API unreachable: ")
-    assert llm.state.chat_calls == []
