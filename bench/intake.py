@@ -11,21 +11,18 @@ Run: ``.venv/bin/python -m bench.intake [--seconds 10]`` (needs wrk, PostgreSQL,
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
-import asyncpg
 import httpx
 
-from src.database.migrate import upgrade
-from tests.conftest import PG_ADMIN_URL, make_settings
+from tests.conftest import make_settings, scratch_database
 from tests.integration.harness import WEBHOOK_SECRET
 from tests.integration.scaled import free_port, private_redis, worker_env
 
@@ -71,33 +68,21 @@ def _wait_up(url: str) -> None:
             time.sleep(0.1)
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     enhancer = str(Path(sys.executable).with_name("enhancer"))
     uvicorn = str(Path(sys.executable).with_name("uvicorn"))
-    db = f"enhancer_bench_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{db}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     procs: list[subprocess.Popen[bytes]] = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp, private_redis(Path(tmp)) as redis_server:
+    with ExitStack() as stack:
+        url = stack.enter_context(scratch_database("enhancer_bench"))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        redis_server = stack.enter_context(private_redis(Path(tmp)))
+        try:
             settings = make_settings(
-                Path(tmp),
-                database_url=f"{url}/{db}",
-                redis_url=redis_server.url,
-                embedded_worker=False,
+                Path(tmp), database_url=url, redis_url=redis_server.url, embedded_worker=False
             )
-            upgrade(settings.database_url)
             env = worker_env(settings)
             subprocess.run(
                 [
@@ -148,11 +133,10 @@ def main() -> None:
             rps, p99 = _wrk(
                 f"http://127.0.0.1:{api_port}/webhooks/servicedesk/acme", args.seconds, script
             )
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=10)
     print(f"[intake] bare FastAPI endpoint (baseline): {bare_rps:.0f} req/s, p99 {bare_p99:.1f} ms")
     print(
         f"[intake] enhancer webhook (PG commit, Redis dispatcher): {rps:.0f} req/s, "

@@ -15,7 +15,6 @@ import itertools
 import random
 import statistics
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +22,10 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import select
 
-from src.database.migrate import upgrade
 from src.database.models import Ticket
 from src.database.repositories.corpus import search_kb, search_similar_tickets
 from src.database.session import make_engine, make_session_factory
-from tests.conftest import PG_ADMIN_URL, make_settings
+from tests.conftest import make_settings, scratch_database
 
 SYSTEMS = [
     "vpn",
@@ -245,31 +243,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
-    name = f"enhancer_search_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        upgrade(f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}")
+    with scratch_database("enhancer_search") as url:
         started = time.perf_counter()
-        asyncio.run(_load(f"{base}/{name}", args.rows))
+        asyncio.run(_load(url.replace("postgresql+asyncpg://", "postgresql://"), args.rows))
         print(f"[search] loaded in {time.perf_counter() - started:.1f} s")
-        asyncio.run(
-            _bench(
-                f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}",
-                args.rows,
-                args.queries,
-            )
-        )
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_bench(url, args.rows, args.queries))
 
 
 if __name__ == "__main__":

@@ -21,17 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-import asyncpg
 import httpx
 from sqlalchemy import func, select
 
 from src.database.models import EnhancementHistory as H
 from src.database.session import make_engine, make_session_factory
-from tests.conftest import PG_ADMIN_URL, make_settings
+from tests.conftest import make_settings, scratch_database
 from tests.integration.harness import WEBHOOK_SECRET
 from tests.integration.scaled import free_port, private_redis, worker_env
 
@@ -155,7 +153,6 @@ def main() -> None:
     parser.add_argument("--llm-latency", type=float, default=2.0)
     args = parser.parse_args()
     procs: list[subprocess.Popen[bytes]] = []
-    db_name = f"enhancer_bench_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         fakes = subprocess.Popen(
             [
@@ -179,10 +176,8 @@ def main() -> None:
         }
         if args.mode == "celery":
             redis_server = stack.enter_context(private_redis(Path(tmp)))
-            asyncio.run(_pg(f'CREATE DATABASE "{db_name}"'))
-            base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
             overrides.update(
-                database_url=f"{base}/{db_name}",
+                database_url=stack.enter_context(scratch_database("enhancer_bench")),
                 redis_url=redis_server.url,
                 embedded_worker=False,
                 dispatcher_poll_seconds=0.05,
@@ -247,8 +242,6 @@ def main() -> None:
             for proc in reversed(procs):
                 proc.terminate()
                 proc.wait(timeout=15)
-            if args.mode == "celery":
-                asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
     print(
         f"[{args.mode}] {args.jobs} jobs, concurrency {args.concurrency}, "
         f"LLM latency {args.llm_latency}s"
@@ -266,14 +259,6 @@ def main() -> None:
         f"[{args.mode}] CPU of the process running the jobs: {cpu_ms_per_job:.1f} ms per job "
         f"(one core allows {1000 / cpu_ms_per_job:.0f} jobs/s)"
     )
-
-
-async def _pg(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 if __name__ == "__main__":
