@@ -19,6 +19,7 @@ from src.queue.base import JobQueue, NullQueue
 from src.queue.dispatcher import CeleryDispatcher
 from src.queue.embedded import EmbeddedWorkerPool
 from src.queue.publisher import ProcessPublisher
+from src.queue.redis_publisher import BROKER_SOCKET_TIMEOUT_SECONDS, RedisPublisher
 from src.workers.itsm_sync import run_itsm_sync
 from src.workers.reconciler import reconcile_once
 from src.workers.runtime import build_worker
@@ -26,13 +27,18 @@ from src.workers.runtime import build_worker
 
 def celery_dispatcher(settings: Settings, factory: SessionFactory) -> CeleryDispatcher:
     """The scaled deployment's queue: publish the outbox to Celery, reconcile periodically."""
-    publisher = ProcessPublisher(settings)
+    publisher: RedisPublisher | ProcessPublisher
+    broker = settings.broker_url or ""
+    if broker.startswith(("redis://", "rediss://")):
+        publisher = RedisPublisher(broker, timeout_seconds=BROKER_SOCKET_TIMEOUT_SECONDS)
+    else:
+        publisher = ProcessPublisher(settings)
 
     async def reconcile() -> int:
         return await reconcile_once(factory, settings, publisher.publish)
 
     return CeleryDispatcher(
-        factory, settings, publisher.publish, reconcile, on_stop=publisher.close
+        factory, settings, publisher.publish, reconcile, on_stop=publisher.aclose
     )
 
 

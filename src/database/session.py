@@ -67,6 +67,17 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def make_read_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for read-only queries, in autocommit mode: no ``BEGIN``/``ROLLBACK`` round trips.
+
+    Each statement sees its own snapshot; use them only where no two reads must agree (the
+    context sources each run independent searches).
+    """
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 @asynccontextmanager
 async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """One session, one transaction: commit on success, roll back on any error."""

@@ -46,7 +46,11 @@ class ContextSources:
 
 
 def database_sources(settings: Settings, factory: SessionFactory) -> ContextSources:
-    """Sources reading the ``tickets``, ``kb_articles``, ``assets`` and ``networks`` tables."""
+    """Sources reading the ``tickets``, ``kb_articles``, ``assets`` and ``networks`` tables.
+
+    ``factory`` should make autocommit sessions (``make_read_session_factory``): every source
+    only reads, so a transaction around its queries would cost two round trips for nothing.
+    """
 
     async def similar(req: ContextRequest) -> tuple[SimilarTicket, ...]:
         async with factory() as session:

@@ -1,7 +1,8 @@
 """The API-side dispatcher for the scaled deployment: outbox rows → Celery, off the request path.
 
 The webhook only commits the ``enhancement_history`` row and calls ``notify``. This loop then
-publishes unqueued rows in batches (from a child process: ``src.queue.publisher``), marks them
+publishes unqueued rows in batches (``src.queue.redis_publisher`` on Redis, a child process
+running Celery's client otherwise: ``src.queue.publisher``), marks them
 ``enqueued_at``, and runs the reconciler periodically. If the broker is down, webhooks
 still answer 202; the rows wait ``pending`` and go out when it is back.
 """
@@ -17,7 +18,6 @@ from src.config import Settings
 from src.database.repositories import history
 from src.database.session import SessionFactory, transaction
 from src.logging import get_logger
-from src.queue.redis_queue import row_message
 
 log = get_logger(__name__)
 
@@ -34,7 +34,7 @@ class CeleryDispatcher:
         settings: Settings,
         publish: PublishBatch,
         reconcile: Reconcile | None = None,
-        on_stop: Callable[[], None] | None = None,
+        on_stop: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._factory = factory
         self._settings = settings
@@ -59,7 +59,7 @@ class CeleryDispatcher:
         if self._task is not None:
             await self._task
         if self._on_stop is not None:
-            self._on_stop()
+            await self._on_stop()
 
     def notify(self, job_id: str) -> None:
         """A job was committed: publish soon."""
@@ -91,12 +91,11 @@ class CeleryDispatcher:
         """Publish one batch; None when publishing failed (the rows stay unqueued)."""
         try:
             async with self._factory() as session:
-                rows = await history.unqueued_jobs(
+                messages = await history.unqueued_job_messages(
                     session, limit=self._settings.dispatcher_batch_size
                 )
-            if not rows:
+            if not messages:
                 return 0
-            messages = [row_message(r) for r in rows]
             await self._publish(messages)
             async with transaction(self._factory) as session:
                 await history.mark_enqueued(session, job_ids=[m["job_id"] for m in messages])

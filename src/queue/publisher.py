@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -35,7 +36,7 @@ def _start_child(settings: Settings) -> None:
     _app = make_celery(settings)
 
 
-def _publish_in_child(messages: list[dict[str, str]]) -> int:
+def _publish_in_child(messages: Sequence[Mapping[str, str]]) -> int:
     assert _app is not None, "publisher child not initialised"
     publish_jobs(_app, messages)
     return len(messages)
@@ -58,7 +59,7 @@ class ProcessPublisher:
             )
         return self._pool
 
-    async def publish(self, messages: list[dict[str, str]]) -> None:
+    async def publish(self, messages: Sequence[Mapping[str, str]]) -> None:
         """Publish ``messages``; raises the broker's error (or the child's death)."""
         loop = asyncio.get_running_loop()
         try:
@@ -67,6 +68,10 @@ class ProcessPublisher:
             log.error("publisher_process_died")
             self.close()
             raise
+
+    async def aclose(self) -> None:
+        """Stop the child, as ``close`` (the dispatcher's asynchronous stop hook)."""
+        self.close()
 
     def close(self) -> None:
         """Stop the child (the next ``publish`` starts a new one)."""

@@ -14,10 +14,10 @@ from typing import Any
 from celery import Celery
 
 from src.config import Settings, load_settings
+from src.queue.redis_publisher import BROKER_SOCKET_TIMEOUT_SECONDS
 
 QUEUE = "default"
 VISIBILITY_TIMEOUT_SECONDS = 7200  # longer than any job plus its 60 s retry countdowns
-BROKER_SOCKET_TIMEOUT_SECONDS = 10
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -20,12 +20,25 @@ _loop: asyncio.AbstractEventLoop | None = None
 _pid: int | None = None
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A new uvloop loop where uvloop is installed (Linux, macOS), else a standard one.
+
+    A job is mostly socket callbacks; uvloop runs them in C (measured: about a fifth of the
+    worker's CPU per job was the pure-Python loop and its transports).
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def get_loop() -> asyncio.AbstractEventLoop:
     """The process's loop, started on first use (and again in a forked child)."""
     global _loop, _pid
     with _lock:
         if _loop is None or _pid != os.getpid():
-            loop = asyncio.new_event_loop()
+            loop = new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="enhancer-loop", daemon=True)
             thread.start()
             _loop, _pid = loop, os.getpid()

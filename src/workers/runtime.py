@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.config import Settings
 from src.database.crypto import SecretBox
-from src.database.session import make_engine, make_session_factory
+from src.database.session import make_engine, make_read_session_factory, make_session_factory
 from src.database.tenant_cache import TenantCache
 from src.graph.builder import GraphDeps, build_graph
 from src.nodes.sources import ContextSources, database_sources
@@ -87,7 +87,7 @@ def build_worker(
             settings=settings,
             session_factory=factory,
             synthesizer=synthesizer,
-            sources=sources or database_sources(settings, factory),
+            sources=sources or database_sources(settings, make_read_session_factory(engine)),
         )
     )
     deps = WorkerDeps(
