@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from src.cli.common import fail, settings_or_exit
 from src.database.migrate import upgrade
+from src.errors import ConfigError
 
 
 def migrate() -> None:
@@ -17,6 +18,8 @@ def migrate() -> None:
     settings = settings_or_exit()
     try:
         upgrade(settings.database_url)
+    except ConfigError as exc:
+        fail(str(exc))
     except (OSError, SQLAlchemyError) as exc:
         fail(f"Database connection lost: cannot migrate the database: {exc}")
     typer.echo("Database is at the latest schema.")
@@ -32,6 +35,9 @@ def serve(
 
     settings = settings_or_exit()
     if migrate_first:
-        upgrade(settings.database_url)
+        try:
+            upgrade(settings.database_url)
+        except ConfigError as exc:
+            fail(str(exc))
     app = build_app(settings)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

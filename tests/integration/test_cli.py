@@ -195,3 +195,28 @@ def test_demo_enhances_sample_tickets_and_exits_zero(tmp_path: Path) -> None:
     assert "formatted fallback (set OPENROUTER_API_KEY" in result.stdout
     assert "vpn-gw-01" in result.stdout
     assert "Demo finished: every ticket was enhanced." in result.stdout
+
+
+def test_migrate_without_the_migrations_folder_says_how_to_install(tmp_path: Path) -> None:
+    # A non-editable install copies only the package: src/ without alembic/ beside it.
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(
+        Path(__file__).resolve().parents[2] / "src",
+        site / "src",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    env = {**_env(tmp_path), "PYTHONPATH": str(site)}
+    result = subprocess.run(
+        [sys.executable, "-c", "from src.cli import main; main()", "migrate"],
+        env=env,
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Migrations not found" in result.stderr
+    assert "pip install -e ." in result.stderr
