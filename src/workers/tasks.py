@@ -19,6 +19,8 @@ from celery import Task
 from celery.signals import before_task_publish, task_postrun, task_prerun, worker_shutdown
 
 from src.config import load_settings
+from src.database.models import utcnow
+from src.database.repositories import history
 from src.logging import configure_logging, get_logger
 from src.queue.redis_queue import job_message, publish_jobs
 from src.workers.celery_app import celery_app
@@ -28,6 +30,7 @@ from src.workers.reconciler import reconcile_once
 from src.workers.runtime import Worker, build_worker
 
 log = get_logger(__name__)
+RETRY_MARGIN_SECONDS = 1.0
 _settings = load_settings()
 _worker: Worker | None = None
 _worker_lock: asyncio.Lock | None = None
@@ -50,6 +53,20 @@ async def _run(job_id: str) -> str | None:
     return await (await _get_worker()).run(job_id)
 
 
+async def _retry_countdown(job_id: str) -> float:
+    """Seconds until the job may be claimed again, plus a second so it is due on arrival.
+
+    That is its ``next_attempt_at``: a ``Retry-After`` can make it later than
+    ``ENHANCEMENT_RETRY_DELAY``.
+    """
+    worker = await _get_worker()
+    async with worker.deps.session_factory() as session:
+        due = await history.next_attempt_at(session, job_id=job_id)
+    if due is None:
+        return _settings.enhancement_retry_delay
+    return max((due - utcnow()).total_seconds(), 0.0) + RETRY_MARGIN_SECONDS
+
+
 @celery_app.task(
     name="src.workers.tasks.enhance_ticket",
     bind=True,
@@ -58,11 +75,15 @@ async def _run(job_id: str) -> str | None:
     max_retries=None,  # the job's retry budget lives in the database (ENHANCEMENT_MAX_RETRIES)
 )
 def enhance_ticket(self: Task[Any, Any], job: dict[str, Any]) -> str | None:
-    """Run one enhancement job; a retryable failure is retried after ENHANCEMENT_RETRY_DELAY."""
+    """Run one enhancement job; a retryable failure is retried when the job is due again.
+
+    That is ``ENHANCEMENT_RETRY_DELAY`` later, or later still when SDP asked for more with
+    ``Retry-After``: a message that arrived earlier would find the job not yet claimable.
+    """
     job_id = job_message(job)["job_id"]
     status = run_sync(_run(job_id))
     if status == "pending":
-        raise self.retry(countdown=_settings.enhancement_retry_delay)
+        raise self.retry(countdown=run_sync(_retry_countdown(job_id)))
     return status
 
 

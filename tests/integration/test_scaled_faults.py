@@ -179,3 +179,21 @@ def test_llm_down_for_the_whole_batch_opens_the_shared_breaker(
     reasons = {r["fallback_reason"] for r in later_rows}
     assert reasons == {"circuit breaker open"}
     _exactly_one_note_each(sdp, first + later)
+
+
+def test_a_long_retry_after_delays_the_celery_retry_until_the_job_is_due(
+    scaled_settings: Settings, sdp: RunningSDP, tmp_path: Path
+) -> None:
+    # Retry-After 6 s is over SDP_RETRY_MAX_DELAY: the job goes back to pending for 6 s, longer
+    # than ENHANCEMENT_RETRY_DELAY (0.5 s). The reconciler is kept out of the way (60 s), so
+    # only a Celery retry timed by the job's next_attempt_at can finish it in time.
+    settings = scaled_settings.model_copy(update={"reconcile_pending_after_seconds": 60})
+    add_tenant(settings, sdp)
+    ticket = sdp.state.add_request("VPN down", description="x")
+    sdp.state.fail_next("GET", 429, retry_after=6)
+    with celery_workers(settings, tmp_path), running_api(settings) as api:
+        started = time.monotonic()
+        (row,) = wait_all(api, _send(api, [ticket]), timeout=30)
+    assert row["status"] == "completed"
+    assert time.monotonic() - started >= 6
+    _exactly_one_note_each(sdp, [ticket])

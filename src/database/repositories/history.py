@@ -184,6 +184,12 @@ async def requeue(session: AsyncSession, *, job_id: str) -> bool:
     return True
 
 
+async def next_attempt_at(session: AsyncSession, *, job_id: str) -> datetime | None:
+    """When a job waiting for a retry may be claimed again (None: now, or no such job)."""
+    due: datetime | None = await session.scalar(select(H.next_attempt_at).where(H.job_id == job_id))
+    return due
+
+
 async def get_job(
     session: AsyncSession, *, correlation_id: str | None = None, job_id: str | None = None
 ) -> EnhancementHistory | None:
