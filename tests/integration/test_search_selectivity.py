@@ -1,11 +1,13 @@
-"""PostgreSQL search stays selective when the ticket's words are common in the corpus."""
+"""PostgreSQL search stays selective when the ticket's words are common in the corpus, and skips
+the statistics query on a small table."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
+from src.database.repositories import pg_terms
 from src.database.repositories.corpus import search_kb, search_similar_tickets, upsert_ticket
 from src.database.repositories.pg_terms import MAX_RANKED_ROWS
 from src.database.session import make_engine, make_session_factory, transaction
@@ -67,3 +69,46 @@ async def test_rare_words_decide_the_match_after_analyze(postgres_url: str, tmp_
         assert [a.title for a in kb] == ["Replacing a fuser unit"]
     finally:
         await engine.dispose()
+
+
+async def test_a_small_table_is_searched_for_every_word_without_the_statistics_query(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(make_settings(tmp_path, database_url=postgres_url))
+    factory = make_session_factory(engine)
+    try:
+        async with transaction(factory) as session:
+            for n, subject in enumerate(["VPN connections dropping", "Printer jammed", "Mail"]):
+                await upsert_ticket(
+                    session, tenant_id="acme", ticket_id=str(n), subject=subject, description=""
+                )
+        async with engine.begin() as conn:
+            await conn.execute(text("ANALYZE tickets"))
+
+        async def search() -> list[str]:
+            async with factory() as session:
+                found = await search_similar_tickets(
+                    session,
+                    tenant_id="acme",
+                    text="Remote users: the VPN drops, printers fine",
+                    exclude_ticket_id=None,
+                    limit=5,
+                    url_for=lambda _: None,
+                )
+            return [t.ticket_id for t in found]
+
+        first = await search()  # asks the statistics, learns the table is small
+        assert (str(engine.url), "tickets") in pg_terms._table_rows
+        statements: list[str] = []
+
+        def record(_c: object, _cur: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        second = await search()  # every word, stemmed by PostgreSQL: no statistics query
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    finally:
+        await engine.dispose()
+    assert first == second == ["0", "1"]  # 'drops' ~ 'dropping', 'printers' ~ 'printer'
+    assert len(statements) == 1 and "to_tsquery" in statements[0]
+    assert not any("pg_stats" in s for s in statements)

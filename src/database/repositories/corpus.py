@@ -113,14 +113,15 @@ async def search_similar_tickets(
     terms = query_terms(text)
     if not terms or limit <= 0:
         return []
-    match = await _match_text(session, "tickets", terms)
-    if match is None:
+    found = await _match_text(session, "tickets", terms)
+    if found is None:
         return []
+    match, stem = found
     dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {"q": match, "tenant_id": tenant_id, "limit": limit}
     if exclude_ticket_id is not None:
         params["exclude"] = exclude_ticket_id
-    stmt = _search_statement(dialect, "tickets", exclude=exclude_ticket_id is not None)
+    stmt = _search_statement(dialect, "tickets", exclude=exclude_ticket_id is not None, stem=stem)
     rows = await session.scalars(stmt, params)
     return [
         SimilarTicket(
@@ -152,30 +153,38 @@ async def search_kb(
     terms = query_terms(text)
     if not terms or limit <= 0:
         return []
-    match = await _match_text(session, "kb_articles", terms)
-    if match is None:
+    found = await _match_text(session, "kb_articles", terms)
+    if found is None:
         return []
-    stmt = _search_statement(session.get_bind().dialect.name, "kb_articles", exclude=False)
+    match, stem = found
+    dialect = session.get_bind().dialect.name
+    stmt = _search_statement(dialect, "kb_articles", exclude=False, stem=stem)
     rows = await session.scalars(stmt, {"q": match, "tenant_id": tenant_id, "limit": limit})
     return [KBArticleHit(r.title, r.url, make_snippet(r.body, terms)) for r in rows]
 
 
-async def _match_text(session: AsyncSession, table_name: str, terms: Sequence[str]) -> str | None:
-    """What to match, None when nothing is searchable.
+async def _match_text(
+    session: AsyncSession, table_name: str, terms: Sequence[str]
+) -> tuple[str, bool] | None:
+    """What to match and whether PostgreSQL must stem it; None when nothing is searchable.
 
     SQLite: FTS5 syntax OR-ing every quoted term (bm25 weighs rare terms up). PostgreSQL: the
     query's selective lexemes (``pg_terms``), None when none survive stemming and stopwords.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return await selective_tsquery(session, table_name, terms)
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        match = await selective_tsquery(session, table_name, terms)
+        return None if match is None else (match.text, match.stem)
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms), False
 
 
 @functools.cache
-def _search_statement(dialect: str, table_name: str, *, exclude: bool) -> Select[Any]:
+def _search_statement(
+    dialect: str, table_name: str, *, exclude: bool, stem: bool = False
+) -> Select[Any]:
     """The ranked search of ``table_name``, built once per shape.
 
-    Building it cost more CPU than running it. Parameters: ``q`` (from ``_match_text``),
+    Building it cost more CPU than running it. ``stem`` (PostgreSQL): ``q`` holds words for
+    ``to_tsquery('english', ...)`` rather than lexemes. Parameters: ``q`` (from ``_match_text``),
     ``tenant_id``, ``limit`` and, for tickets with ``exclude``, ``exclude``. Resolved tickets
     get ``RESOLVED_BOOST``.
     """
@@ -197,7 +206,11 @@ def _search_statement(dialect: str, table_name: str, *, exclude: bool) -> Select
     match = bindparam("q", type_=String())
     if dialect == "postgresql":
         vector: ColumnElement[Any] = literal_column(f"{table_name}.search_vector")
-        tsquery = cast(match, TSQUERY)
+        tsquery: ColumnElement[Any] = (
+            func.to_tsquery(literal_column("'english'::regconfig"), match)
+            if stem
+            else cast(match, TSQUERY)
+        )
         rank: ColumnElement[float] = func.ts_rank(vector, tsquery)
         if boost is not None:
             rank = rank * boost
