@@ -75,12 +75,13 @@ def create_app(
     app.state.enhancer = state
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(webhooks.router)
+    app.include_router(webhooks.router)  # documents the webhook; WEBHOOK_ROUTE serves it
     app.include_router(enhancements.router)
     app.include_router(llm.router)
     app.include_router(metrics.router)
     app.include_router(itsm.router)
     app.include_router(itsm_ui.router)
+    app.router.routes.insert(0, webhooks.WEBHOOK_ROUTE)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     return app

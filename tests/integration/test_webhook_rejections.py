@@ -113,3 +113,11 @@ def test_admin_routes_need_the_token(api: RunningAPI) -> None:
     wrong = api.client.get("/api/v1/enhancements", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     assert api.admin_get("/api/v1/enhancements/does-not-exist").status_code == 404
+
+
+def test_the_webhook_is_documented_in_openapi(api: RunningAPI) -> None:
+    import httpx
+
+    spec = httpx.get(f"{api.base_url}/openapi.json", timeout=5).json()
+    operation = spec["paths"]["/webhooks/servicedesk/{tenant_id}"]["post"]
+    assert {"202", "200"} <= set(operation["responses"])
