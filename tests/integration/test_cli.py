@@ -34,9 +34,21 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    env: dict[str, str],
+    *args: str,
+    program: tuple[str, ...] = (ENHANCER,),
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [ENHANCER, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [*program, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -180,16 +192,7 @@ def test_history_show_unknown_id_exits_non_zero(tmp_path: Path) -> None:
 
 
 def test_demo_enhances_sample_tickets_and_exits_zero(tmp_path: Path) -> None:
-    env = _env(tmp_path)
-    result = subprocess.run(
-        [ENHANCER, "demo"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _run(_env(tmp_path), "demo", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("status=completed") == 3
     assert "formatted fallback (set OPENROUTER_API_KEY" in result.stdout
@@ -207,15 +210,11 @@ def test_migrate_without_the_migrations_folder_says_how_to_install(tmp_path: Pat
         site / "src",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
-    env = {**_env(tmp_path), "PYTHONPATH": str(site)}
-    result = subprocess.run(
-        [sys.executable, "-c", "from src.cli import main; main()", "migrate"],
-        env=env,
+    result = _run(
+        {**_env(tmp_path), "PYTHONPATH": str(site)},
+        "migrate",
+        program=(sys.executable, "-c", "from src.cli import main; main()"),
         cwd=site,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 1, result.stderr
     assert "Migrations not found" in result.stderr
