@@ -13,15 +13,19 @@ from src.database.migrate import upgrade
 from src.errors import ConfigError
 
 
-def migrate() -> None:
-    """Create or upgrade the database schema (alembic upgrade head)."""
-    settings = settings_or_exit()
+def _upgrade_or_exit(database_url: str) -> None:
+    """Migrate to head; a missing migrations folder or database exits 1 with a message."""
     try:
-        upgrade(settings.database_url)
+        upgrade(database_url)
     except ConfigError as exc:
         fail(str(exc))
     except (OSError, SQLAlchemyError) as exc:
         fail(f"Database connection lost: cannot migrate the database: {exc}")
+
+
+def migrate() -> None:
+    """Create or upgrade the database schema (alembic upgrade head)."""
+    _upgrade_or_exit(settings_or_exit().database_url)
     typer.echo("Database is at the latest schema.")
 
 
@@ -35,9 +39,6 @@ def serve(
 
     settings = settings_or_exit()
     if migrate_first:
-        try:
-            upgrade(settings.database_url)
-        except ConfigError as exc:
-            fail(str(exc))
+        _upgrade_or_exit(settings.database_url)
     app = build_app(settings)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

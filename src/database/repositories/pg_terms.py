@@ -109,10 +109,9 @@ async def selective_tsquery(
     statement stems them); otherwise the statistics choose the lexemes.
     """
     key = (str(session.get_bind().engine.url), table)
-    seen = _table_rows.get(key)
-    if seen is not None and 0 <= seen[0] <= SMALL_TABLE_ROWS:
-        if time.monotonic() - seen[1] < TABLE_SIZE_TTL_SECONDS:
-            return PgMatch(" | ".join(_quote(term) for term in terms), stem=True)
+    rows_seen, seen_at = _table_rows.get(key, (-1.0, 0.0))
+    if 0 <= rows_seen <= SMALL_TABLE_ROWS and time.monotonic() - seen_at < TABLE_SIZE_TTL_SECONDS:
+        return PgMatch(" | ".join(_quote(term) for term in terms), stem=True)
     rows = (
         await session.execute(_LEXEME_FREQUENCIES, {"terms": list(terms), "table": table})
     ).all()
