@@ -12,7 +12,12 @@ from fastapi import FastAPI
 
 from src.api.app import create_app
 from src.config import Settings
-from src.database.session import SessionFactory, make_engine, make_session_factory
+from src.database.session import (
+    SessionFactory,
+    make_autocommit_engine,
+    make_engine,
+    make_session_factory,
+)
 from src.nodes.sources import ContextSources
 from src.nodes.synthesize import Synthesizer
 from src.queue.base import JobQueue, NullQueue
@@ -25,8 +30,13 @@ from src.workers.reconciler import reconcile_once
 from src.workers.runtime import build_worker
 
 
-def celery_dispatcher(settings: Settings, factory: SessionFactory) -> CeleryDispatcher:
-    """The scaled deployment's queue: publish the outbox to Celery, reconcile periodically."""
+def celery_dispatcher(
+    settings: Settings, factory: SessionFactory, outbox: SessionFactory | None = None
+) -> CeleryDispatcher:
+    """The scaled deployment's queue: publish the outbox to Celery, reconcile periodically.
+
+    ``outbox`` (default ``factory``) serves the per-batch read and mark, single statements.
+    """
     publisher: RedisPublisher | ProcessPublisher
     broker = settings.broker_url or ""
     if broker.startswith(("redis://", "rediss://")):
@@ -38,7 +48,7 @@ def celery_dispatcher(settings: Settings, factory: SessionFactory) -> CeleryDisp
         return await reconcile_once(factory, settings, publisher.publish)
 
     return CeleryDispatcher(
-        factory, settings, publisher.publish, reconcile, on_stop=publisher.aclose
+        outbox or factory, settings, publisher.publish, reconcile, on_stop=publisher.aclose
     )
 
 
@@ -50,9 +60,13 @@ def build_app(
 ) -> FastAPI:
     """The API, with the embedded worker pool when configured; tests may pass fakes."""
     engine = make_engine(settings)
+    single = make_autocommit_engine(settings)
     queue: JobQueue = NullQueue()
+    handoff = None
     if settings.broker_url:
-        queue = celery_dispatcher(settings, make_session_factory(engine))
+        outbox = make_session_factory(single) if single is not None else None
+        dispatcher = celery_dispatcher(settings, make_session_factory(engine), outbox)
+        queue, handoff = dispatcher, dispatcher.hand_over
     elif settings.embedded_worker:
         worker = build_worker(settings, engine=engine, synthesizer=synthesizer, sources=sources)
         factory = make_session_factory(engine)
@@ -68,4 +82,11 @@ def build_app(
             on_stop=worker.close,
             periodic=[(settings.itsm_sync_interval_seconds, itsm_sync)],
         )
-    return create_app(settings, queue=queue, engine=engine, dispose_engine=True)
+    return create_app(
+        settings,
+        queue=queue,
+        engine=engine,
+        dispose_engine=True,
+        intake_engine=single,
+        intake_handoff=handoff,
+    )

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.api.deps import AppState
 from src.api.errors import install_error_handlers
-from src.api.intake import JobIntake
+from src.api.intake import Handoff, JobIntake
 from src.api.metrics_middleware import MetricsMiddleware
 from src.api.middleware import CorrelationIdMiddleware
 from src.api.routes import enhancements, health, itsm, itsm_ui, llm, metrics, webhooks
+from src.api.webhook_asgi import EnhancerApp
 from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.session import make_engine, make_session_factory
@@ -32,10 +33,14 @@ def create_app(
     queue: JobQueue | None = None,
     engine: AsyncEngine | None = None,
     dispose_engine: bool | None = None,
+    intake_engine: AsyncEngine | None = None,
+    intake_handoff: Handoff | None = None,
 ) -> FastAPI:
     """Build the app; the queue starts and stops with it.
 
-    A given ``engine`` is disposed at shutdown only when ``dispose_engine`` is true.
+    A given ``engine`` (and ``intake_engine``, the single-statement pool webhook intake uses
+    when given) is disposed at shutdown only when ``dispose_engine`` is true. New jobs go to
+    ``intake_handoff`` once committed (the dispatcher's ``hand_over``; see ``src.api.intake``).
     """
     owns_engine = engine is None if dispose_engine is None else dispose_engine
     engine = engine or make_engine(settings)
@@ -47,7 +52,9 @@ def create_app(
         box=box,
         queue=queue or NullQueue(),
         tenants=TenantCache(factory, box, settings.tenant_cache_seconds),
-        intake=JobIntake(factory),
+        intake=JobIntake(
+            make_session_factory(intake_engine) if intake_engine else factory, intake_handoff
+        ),
     )
 
     @asynccontextmanager
@@ -63,10 +70,12 @@ def create_app(
             await state.queue.stop()
             if owns_engine:
                 await engine.dispose()
+                if intake_engine is not None:
+                    await intake_engine.dispose()
 
     # Prometheus and structlog are our telemetry; FastAPI's native OpenTelemetry would look up
     # its providers (environment reads) on every request.
-    app = FastAPI(
+    app = EnhancerApp(
         title="Enhancer",
         version="0.1.0",
         lifespan=lifespan,
@@ -75,13 +84,12 @@ def create_app(
     app.state.enhancer = state
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(webhooks.router)  # documents the webhook; WEBHOOK_ROUTE serves it
+    app.include_router(webhooks.router)  # documents the webhook; EnhancerApp answers it
     app.include_router(enhancements.router)
     app.include_router(llm.router)
     app.include_router(metrics.router)
     app.include_router(itsm.router)
     app.include_router(itsm_ui.router)
-    app.router.routes.insert(0, webhooks.WEBHOOK_ROUTE)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     return app

@@ -54,25 +54,26 @@ def _respond(
     return JSONResponse(error_body(code, message, errors), status_code=status, headers=headers)
 
 
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return _respond(exc.status, exc.code, exc.message, exc.errors, exc.headers)
+def known_error(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str] | None] | None:
+    """Status, body and headers for the errors routes raise; None for anything else."""
+    if isinstance(exc, ApiError):
+        return exc.status, error_body(exc.code, exc.message, exc.errors), exc.headers
+    if isinstance(exc, ValidationFailed):
+        return 422, error_body("validation_failed", str(exc), exc.errors), None
+    if isinstance(exc, NotFoundError):
+        return 404, error_body("not_found", str(exc)), None
+    if isinstance(exc, SQLAlchemyError):
+        log.error("database_error", error=f"Database connection lost: {exc}"[:500])
+        message = "Database connection lost; nothing was recorded, retry later"
+        return 503, error_body("database_unavailable", message), None
+    return None
 
 
-async def _validation_failed(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ValidationFailed)
-    return _respond(422, "validation_failed", str(exc), exc.errors)
-
-
-async def _not_found(_: Request, exc: Exception) -> JSONResponse:
-    return _respond(404, "not_found", str(exc))
-
-
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    log.error("database_error", error=f"Database connection lost: {exc}"[:500])
-    return _respond(
-        503, "database_unavailable", "Database connection lost; nothing was recorded, retry later"
-    )
+async def _known(_: Request, exc: Exception) -> JSONResponse:
+    mapped = known_error(exc)
+    assert mapped is not None, f"no handler for {type(exc).__name__}"
+    status, body, headers = mapped
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
@@ -93,9 +94,7 @@ async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(ValidationFailed, _validation_failed)
-    app.add_exception_handler(NotFoundError, _not_found)
+    for known in (ApiError, ValidationFailed, NotFoundError, SQLAlchemyError):
+        app.add_exception_handler(known, _known)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.add_exception_handler(SQLAlchemyError, _database_unavailable)

@@ -8,10 +8,11 @@ for an unknown tenant (404), a bad secret (401), a malformed body (422) or a bod
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import structlog
 from fastapi import APIRouter, Request, Response
 from starlette.requests import ClientDisconnect
-from starlette.routing import Route
 
 from src.api.deps import AppState, State
 from src.api.errors import ApiError
@@ -25,17 +26,25 @@ router = APIRouter()
 log = get_logger(__name__)
 
 
+WEBHOOK_PATH = "/webhooks/servicedesk/{tenant_id}"
+
+
+def body_too_large(limit: int) -> ApiError:
+    """The 413 for a body over ``WEBHOOK_MAX_BODY_BYTES``."""
+    return ApiError(413, "payload_too_large", f"Body larger than {limit} bytes")
+
+
 async def _read_capped(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"Body larger than {limit} bytes")
+        raise body_too_large(limit)
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise ApiError(413, "payload_too_large", f"Body larger than {limit} bytes")
+                raise body_too_large(limit)
             chunks.append(chunk)
     except ClientDisconnect as exc:
         raise ApiError(400, "client_disconnected", "Client disconnected mid-body") from exc
@@ -43,7 +52,7 @@ async def _read_capped(request: Request, limit: int) -> bytes:
 
 
 @router.post(
-    "/webhooks/servicedesk/{tenant_id}",
+    WEBHOOK_PATH,
     status_code=202,
     responses={200: {"model": JobAccepted, "description": "The ticket already has a job"}},
 )
@@ -52,39 +61,26 @@ async def receive_servicedesk_webhook(
 ) -> JobAccepted:
     """Record a job for the ticket in the payload and queue it.
 
-    This declaration documents the route (OpenAPI); requests are answered by
-    ``servicedesk_webhook_endpoint``, the same logic without FastAPI's per-request dependency
-    and response-model work, which ``create_app`` puts first in the routing table.
+    This declaration documents the route (OpenAPI); requests are answered in front of FastAPI
+    by ``src.api.webhook_asgi.EnhancerApp``, with the same ``accept_webhook``.
     """
-    job, status = await accept_webhook(tenant_id, request, state)
+    body = await _read_capped(request, state.settings.webhook_max_body_bytes)
+    job, status = await accept_webhook(
+        state, tenant_id, request.headers, body, request.state.correlation_id
+    )
+    request.state.correlation_id = job.correlation_id
     response.status_code = status
     return job
 
 
-async def servicedesk_webhook_endpoint(request: Request) -> Response:
-    """The webhook as a plain Starlette endpoint (what serves ``POST /webhooks/servicedesk/...``).
-
-    Intake is the one hot route: every SDP ticket event arrives here. Measured with
-    ``bench/intake.py``, skipping FastAPI's dependency solving and response-model serialization
-    was a visible share of the API's CPU per webhook.
-    """
-    request.scope["route"] = WEBHOOK_ROUTE  # the metrics label, as FastAPI's routes set it
-    state: AppState = request.app.state.enhancer
-    job, status = await accept_webhook(request.path_params["tenant_id"], request, state)
-    return Response(job.model_dump_json(), status_code=status, media_type="application/json")
-
-
-WEBHOOK_ROUTE = Route(
-    "/webhooks/servicedesk/{tenant_id}", servicedesk_webhook_endpoint, methods=["POST"]
-)
-
-
 async def accept_webhook(
-    tenant_id: str, request: Request, state: AppState
+    state: AppState, tenant_id: str, headers: Mapping[str, str], body: bytes, correlation_id: str
 ) -> tuple[JobAccepted, int]:
-    """Authenticate, validate and record one delivery; the job and the HTTP status (202/200)."""
+    """Authenticate, validate and record one delivery; the job and the HTTP status (202/200).
+
+    ``correlation_id`` is the request's; a duplicate delivery answers with its job's own.
+    """
     settings = state.settings
-    body = await _read_capped(request, settings.webhook_max_body_bytes)
     try:
         tenant = await state.tenants.get(tenant_id)
     except NotFoundError as exc:
@@ -93,7 +89,7 @@ async def accept_webhook(
         raise ApiError(404, "unknown_tenant", f"Tenant '{tenant_id}' is disabled")
     reason = verify_webhook(
         tenant.webhook_secret,
-        request.headers,
+        headers,
         body,
         tolerance_seconds=settings.webhook_signature_tolerance_seconds,
     )
@@ -102,13 +98,10 @@ async def accept_webhook(
         raise ApiError(401, "unauthorized", reason)
     ticket_id = parse_webhook_ticket_id(body)
     job = await state.intake.submit(
-        NewJob(
-            tenant_id=tenant_id, ticket_id=ticket_id, correlation_id=request.state.correlation_id
-        )
+        NewJob(tenant_id=tenant_id, ticket_id=ticket_id, correlation_id=correlation_id)
     )
     created = job.created
     status = 202 if created else 200
-    request.state.correlation_id = job.correlation_id
     structlog.contextvars.bind_contextvars(correlation_id=job.correlation_id)
     if created:
         state.queue.notify(job.job_id)

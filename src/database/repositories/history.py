@@ -115,6 +115,13 @@ async def mark_enqueued(session: AsyncSession, *, job_ids: list[str]) -> None:
         await session.execute(update(T).where(T.c.job_id.in_(job_ids)).values(enqueued_at=utcnow()))
 
 
+async def clear_enqueued(session: AsyncSession, *, job_ids: list[str]) -> None:
+    """Put pending jobs back in the outbox (``enqueued_at`` NULL): their publish failed."""
+    if job_ids:
+        stmt = update(T).where(T.c.job_id.in_(job_ids), T.c.status == "pending")
+        await session.execute(stmt.values(enqueued_at=None))
+
+
 async def claim(session: AsyncSession, *, job_id: str, lease_seconds: float) -> ClaimedJob | None:
     """Take ownership of ``job_id`` if claimable; None when another worker has it or it ended."""
     now = utcnow()

@@ -51,8 +51,9 @@ class JobRef:
 # outside a transaction the INSERT commits on its own: one round trip, no BEGIN/COMMIT.
 _PG_INSERT = """
 INSERT INTO enhancement_history
-    (job_id, correlation_id, tenant_id, ticket_id, dedupe_key, status, attempts, created_at)
-SELECT j, c, t, k, d, 'pending', 0, $6
+    (job_id, correlation_id, tenant_id, ticket_id, dedupe_key, status, attempts, created_at,
+     enqueued_at)
+SELECT j, c, t, k, d, 'pending', 0, $6, $7
 FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[])
     AS r(j, c, t, k, d)
 ON CONFLICT DO NOTHING
@@ -60,7 +61,9 @@ RETURNING job_id
 """
 
 
-async def _insert_pg(session: AsyncSession, rows: list[dict[str, Any]], now: datetime) -> set[str]:
+async def _insert_pg(
+    session: AsyncSession, rows: list[dict[str, Any]], now: datetime, enqueued_at: datetime | None
+) -> set[str]:
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None, "checked-out connection without a driver connection"
@@ -69,7 +72,7 @@ async def _insert_pg(session: AsyncSession, rows: list[dict[str, Any]], now: dat
         for name in ("job_id", "correlation_id", "tenant_id", "ticket_id", "dedupe_key")
     ]
     try:
-        records = await driver.fetch(_PG_INSERT, *columns, now)
+        records = await driver.fetch(_PG_INSERT, *columns, now, enqueued_at)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # The API answers any SQLAlchemy error with 503 database_unavailable.
         raise DBAPIError(_PG_INSERT, None, exc) from exc
@@ -88,8 +91,14 @@ def _insert_statement(dialect: str) -> Any:
     return insert(table).on_conflict_do_nothing().returning(table.c.job_id)
 
 
-async def create_jobs(session: AsyncSession, jobs: Sequence[NewJob]) -> list[JobRef]:
-    """Create pending jobs (or find the tickets' live jobs), in the order given."""
+async def create_jobs(
+    session: AsyncSession, jobs: Sequence[NewJob], *, enqueued: bool = False
+) -> list[JobRef]:
+    """Create pending jobs (or find the tickets' live jobs), in the order given.
+
+    ``enqueued`` stamps the new rows' ``enqueued_at``: the caller hands them to the dispatcher
+    itself once committed (``src.api.intake``), so they are not in the outbox query.
+    """
     dialect = session.get_bind().dialect.name
     results: dict[int, JobRef] = {}
     todo = list(enumerate(jobs))
@@ -97,6 +106,7 @@ async def create_jobs(session: AsyncSession, jobs: Sequence[NewJob]) -> list[Job
         if not todo:
             break
         now = utcnow()
+        enqueued_at = now if enqueued else None
         rows: list[dict[str, Any]] = [
             {
                 "job_id": str(uuid.uuid4()),
@@ -107,11 +117,12 @@ async def create_jobs(session: AsyncSession, jobs: Sequence[NewJob]) -> list[Job
                 "status": "pending",
                 "attempts": 0,
                 "created_at": now,
+                "enqueued_at": enqueued_at,
             }
             for _, job in todo
         ]
         if dialect == "postgresql":
-            inserted = await _insert_pg(session, rows, now)
+            inserted = await _insert_pg(session, rows, now, enqueued_at)
         else:
             inserted = set((await session.execute(_insert_statement(dialect), rows)).scalars())
         for (index, _), row in zip(todo, rows, strict=True):
