@@ -62,14 +62,17 @@ def make_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def make_autocommit_engine(settings: Settings, *, pool_size: int = 4) -> AsyncEngine | None:
+def make_autocommit_engine(
+    settings: Settings, *, pool_size: int = 4, max_overflow: int | None = None
+) -> AsyncEngine | None:
     """PostgreSQL only (else None): a small pool where every statement commits on its own.
 
     For code whose units of work are single statements (webhook intake, the dispatcher). Through
     the main pool each unit also cost a ``BEGIN`` and a ``COMMIT``, and asyncpg's pre-ping runs
     inside a transaction of its own (three round trips) unless the connection is in autocommit
     mode; measured with ``bench/intake.py``, those round trips were most of intake's database
-    time. Multi-statement work must keep using the main engine.
+    time. Used the same way by a worker for a job's statements. Multi-statement work must keep
+    using the main engine.
     """
     url = make_url(settings.database_url)
     if url.get_backend_name() != "postgresql":
@@ -78,7 +81,7 @@ def make_autocommit_engine(settings: Settings, *, pool_size: int = 4) -> AsyncEn
         url,
         isolation_level="AUTOCOMMIT",
         pool_size=pool_size,
-        max_overflow=settings.db_max_overflow,
+        max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle,
     )

@@ -36,6 +36,7 @@ class WorkerDeps:
 
     settings: Settings
     session_factory: SessionFactory
+    job_sessions: SessionFactory  # claim/finish: single statements (autocommit on PostgreSQL)
     tenants: TenantCache
     http: httpx.AsyncClient
     graph: object  # compiled LangGraph graph (langgraph ships no precise public type)
@@ -44,7 +45,7 @@ class WorkerDeps:
 async def run_enhancement(job_id: str, deps: WorkerDeps) -> str | None:
     """Run one job to its next status; returns that status, or None if it was not claimable."""
     settings = deps.settings
-    async with transaction(deps.session_factory) as session:
+    async with transaction(deps.job_sessions) as session:
         job = await history.claim(session, job_id=job_id, lease_seconds=settings.job_lease_seconds)
     if job is None:
         log.info("job_not_claimable", job_id=job_id)
@@ -67,7 +68,7 @@ async def run_enhancement(job_id: str, deps: WorkerDeps) -> str | None:
         else:
             outcome = failure_outcome(job, failure, settings, values)
         try:
-            async with transaction(deps.session_factory) as session:
+            async with transaction(deps.job_sessions) as session:
                 recorded = await history.finish(session, job=job, outcome=outcome)
         except SQLAlchemyError as exc:
             log.error("job_record_failed", error=f"Database connection lost: {exc}"[:500])

@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.config import Settings
 from src.database.crypto import SecretBox
-from src.database.session import make_engine, make_read_session_factory, make_session_factory
+from src.database.session import (
+    make_autocommit_engine,
+    make_engine,
+    make_read_session_factory,
+    make_session_factory,
+)
 from src.database.tenant_cache import TenantCache
 from src.graph.builder import GraphDeps, build_graph
 from src.nodes.sources import ContextSources, database_sources
@@ -33,6 +38,7 @@ class Worker:
     engine: AsyncEngine
     owns_engine: bool
     synthesizer: LLMSynthesizer | None
+    statement_engine: AsyncEngine | None = None
 
     async def run(self, job_id: str) -> str | None:
         """Run one job (see ``run_enhancement``)."""
@@ -45,6 +51,8 @@ class Worker:
             await self.synthesizer.aclose()
         if self.owns_engine:
             await self.engine.dispose()
+        if self.statement_engine is not None:
+            await self.statement_engine.dispose()
 
 
 def _shared_breaker_state(settings: Settings) -> pybreaker.CircuitBreakerStorage | None:
@@ -68,10 +76,24 @@ def build_worker(
     synthesizer: Synthesizer | None = None,
     sources: ContextSources | None = None,
 ) -> Worker:
-    """Wire a worker; tests and benchmarks may pass their own synthesizer or sources."""
+    """Wire a worker; tests and benchmarks may pass their own synthesizer or sources.
+
+    On PostgreSQL, a job's own database work (claim, ticket upsert, context searches, finish:
+    each one statement) runs on an autocommit pool (``make_autocommit_engine``); measured with
+    ``bench/throughput.py``, the ``BEGIN``/``COMMIT`` and in-transaction pre-ping round trips
+    were a large share of the worker's CPU per job.
+    """
     owns_engine = engine is None
     engine = engine or make_engine(settings)
     factory = make_session_factory(engine)
+    # Every connection stays open: under a full worker (WORKER_CONCURRENCY jobs in flight),
+    # overflow connections were closed on return and reopened at once, each reconnect paying
+    # for TLS negotiation, type introspection and re-preparing every statement.
+    statements = make_autocommit_engine(
+        settings, pool_size=settings.db_pool_size + settings.db_max_overflow, max_overflow=0
+    )
+    job_factory = make_session_factory(statements) if statements is not None else factory
+    read_factory = job_factory if statements is not None else make_read_session_factory(engine)
     own_synthesizer = None
     if synthesizer is None:
         own_synthesizer = LLMSynthesizer(
@@ -85,18 +107,25 @@ def build_worker(
     graph = build_graph(
         GraphDeps(
             settings=settings,
-            session_factory=factory,
+            session_factory=job_factory,
             synthesizer=synthesizer,
-            sources=sources or database_sources(settings, make_read_session_factory(engine)),
+            sources=sources or database_sources(settings, read_factory),
         )
     )
     deps = WorkerDeps(
         settings=settings,
         session_factory=factory,
+        job_sessions=job_factory,
         tenants=TenantCache(
             factory, SecretBox(settings.encryption_key), settings.tenant_cache_seconds
         ),
         http=make_http_client(timeout=settings.sdp_timeout_seconds, verify=settings.verify_ssl),
         graph=graph,
     )
-    return Worker(deps=deps, engine=engine, owns_engine=owns_engine, synthesizer=own_synthesizer)
+    return Worker(
+        deps=deps,
+        engine=engine,
+        owns_engine=owns_engine,
+        synthesizer=own_synthesizer,
+        statement_engine=statements,
+    )
