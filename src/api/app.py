@@ -6,7 +6,6 @@ serve`` passes the embedded pool (default) or a null queue when external workers
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +23,7 @@ from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.session import make_engine, make_session_factory
 from src.database.tenant_cache import TenantCache
+from src.gc_policy import freeze_startup_objects
 from src.queue.base import JobQueue, NullQueue
 
 
@@ -62,7 +62,7 @@ def create_app(
         await state.queue.start()
         # Everything loaded so far (the libraries, the app) lives as long as the process: keep
         # it out of the garbage collector's full passes, which otherwise stall every request.
-        gc.freeze()
+        freeze_startup_objects()
         try:
             yield
         finally:

@@ -42,6 +42,7 @@ from src.errors import (
 )
 from src.logging import get_logger
 from src.observability.metrics import record_outbound
+from src.services.aiohttp_transport import AiohttpTransport
 
 if TYPE_CHECKING:
     from src.config import Settings
@@ -76,12 +77,9 @@ def make_http_client(
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_TIMEOUT_S)),
         verify=verify,
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            # Keep every connection: a worker talks to few hosts with many calls at once, and
-            # reconnecting for each one costs more than the idle sockets.
-            max_keepalive_connections=max_connections,
-        ),
+        # aiohttp's pool (see ``aiohttp_transport``); it keeps every connection open: a worker
+        # talks to few hosts with many calls at once.
+        transport=AiohttpTransport(verify=verify, max_connections=max_connections),
         follow_redirects=False,
     )
 

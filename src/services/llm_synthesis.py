@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from src.config import Settings, load_settings
 from src.context import EnhancementContext, Synthesis
 from src.logging import get_logger
+from src.services.aiohttp_transport import Aiohttp2Transport
 from src.services.circuit_breaker import call_through, make_llm_breaker
 from src.services.note import fallback_synthesis, render_note
 
@@ -186,7 +187,10 @@ class LLMSynthesizer:
         if chat_model is None and settings.llm_enabled and settings.openrouter_api_key:
             # An owned client, not langchain's process-wide cached one, which stays bound to
             # the first event loop that used it.
-            self._http_client = openai.DefaultAsyncHttpxClient(timeout=settings.llm_timeout_seconds)
+            self._http_client = openai.DefaultAsyncHttpxClient(
+                timeout=settings.llm_timeout_seconds,
+                transport=Aiohttp2Transport(),
+            )
             self._model = ChatOpenAI(
                 model=settings.llm_model,
                 base_url=settings.openrouter_base_url,

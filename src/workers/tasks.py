@@ -10,7 +10,6 @@ The runbook's manual re-queue works verbatim::
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 from typing import Any
 
@@ -21,6 +20,7 @@ from celery.signals import before_task_publish, task_postrun, task_prerun, worke
 from src.config import load_settings
 from src.database.models import utcnow
 from src.database.repositories import history
+from src.gc_policy import freeze_startup_objects
 from src.logging import configure_logging, get_logger
 from src.queue.redis_queue import job_message, publish_jobs
 from src.workers.celery_app import celery_app
@@ -45,7 +45,7 @@ async def _get_worker() -> Worker:
         if _worker is None:
             configure_logging(_settings.log_level, json=_settings.log_json)
             _worker = build_worker(_settings)
-            gc.freeze()  # the long-lived start-up objects stay out of full GC passes
+            freeze_startup_objects()
         return _worker
 
 
