@@ -7,6 +7,7 @@ worker pool can write concurrently; PostgreSQL uses a pre-pinged, recycled pool 
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,16 +15,21 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from src.config import Settings
 
 SessionFactory = async_sessionmaker[AsyncSession]
+
+# Autocommit pools ping a connection at checkout only after it sat idle this long.
+PING_IF_IDLE_SECONDS = 5.0
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -77,14 +83,37 @@ def make_autocommit_engine(
     url = make_url(settings.database_url)
     if url.get_backend_name() != "postgresql":
         return None
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         isolation_level="AUTOCOMMIT",
         pool_size=pool_size,
         max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
-        pool_pre_ping=True,
         pool_recycle=settings.db_pool_recycle,
     )
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    event.listen(engine.sync_engine.pool, "checkin", _mark_returned)
+    return engine
+
+
+def _mark_returned(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Pre-ping a connection only if it sat idle for ``PING_IF_IDLE_SECONDS`` or more.
+
+    A busy pool hands each connection out again within milliseconds; pinging every checkout
+    was a round trip per statement (half of a job's database round trips). A connection that
+    died in between fails its statement instead, and SQLAlchemy then invalidates the whole
+    pool, so the other connections reconnect at checkout rather than fail one by one.
+    """
+    returned = record.info.get("returned_at")
+    if returned is not None and time.monotonic() - returned < PING_IF_IDLE_SECONDS:
+        return
+    try:
+        dbapi_conn.ping()
+    except Exception as exc:
+        raise DisconnectionError(f"connection failed its ping: {exc}") from exc
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
