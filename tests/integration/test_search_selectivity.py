@@ -98,7 +98,7 @@ async def test_a_small_table_is_searched_for_every_word_without_the_statistics_q
             return [t.ticket_id for t in found]
 
         first = await search()  # asks the statistics, learns the table is small
-        assert (str(engine.url), "tickets") in pg_terms._table_rows
+        assert (str(engine.url), "tickets") in pg_terms._table_stats
         statements: list[str] = []
 
         def record(_c: object, _cur: object, statement: str, *_: object) -> None:

@@ -7,12 +7,13 @@ a worker whose lease expired and was taken over cannot overwrite the new owner's
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,7 +53,7 @@ def dedupe_key(tenant_id: str, ticket_id: str) -> str:
     return f"{tenant_id}:{ticket_id}"
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     c = T.c
     return or_(
         and_(c.status == "pending", or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
@@ -122,28 +123,50 @@ async def clear_enqueued(session: AsyncSession, *, job_ids: list[str]) -> None:
         await session.execute(stmt.values(enqueued_at=None))
 
 
-async def claim(session: AsyncSession, *, job_id: str, lease_seconds: float) -> ClaimedJob | None:
-    """Take ownership of ``job_id`` if claimable; None when another worker has it or it ended."""
-    now = utcnow()
-    token = str(uuid.uuid4())
+@functools.cache
+def _claim_statement() -> Any:
+    """The claim, built once: constructing it cost more CPU than running it, on every job."""
     c = T.c
-    stmt = (
+    now = bindparam("now", type_=c.lease_expires_at.type)
+    return (
         update(T)
-        .where(c.job_id == job_id, _claimable(now))
+        .where(c.job_id == bindparam("claim_job_id"), _claimable(now))
         .values(
             status="processing",
             attempts=c.attempts + 1,
-            lease_token=token,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            lease_token=bindparam("token"),
+            lease_expires_at=bindparam("expires", type_=c.lease_expires_at.type),
             started_at=func.coalesce(c.started_at, now),
             next_attempt_at=None,
         )
         .returning(c.correlation_id, c.tenant_id, c.ticket_id, c.attempts)
     )
-    row = (await session.execute(stmt)).one_or_none()
+
+
+async def claim(session: AsyncSession, *, job_id: str, lease_seconds: float) -> ClaimedJob | None:
+    """Take ownership of ``job_id`` if claimable; None when another worker has it or it ended."""
+    now = utcnow()
+    token = str(uuid.uuid4())
+    params = {
+        "claim_job_id": job_id,
+        "now": now,
+        "token": token,
+        "expires": now + timedelta(seconds=lease_seconds),
+    }
+    row = (await session.execute(_claim_statement(), params)).one_or_none()
     if row is None:
         return None
     return ClaimedJob(job_id, row.correlation_id, row.tenant_id, row.ticket_id, row.attempts, token)
+
+
+@functools.cache
+def _finish_statement(columns: tuple[str, ...]) -> Any:
+    """The outcome update for one set of recorded columns, built once per set."""
+    return (
+        update(T)
+        .where(T.c.job_id == bindparam("finish_job_id"), T.c.lease_token == bindparam("lease"))
+        .values({name: bindparam(f"v_{name}", type_=T.c[name].type) for name in columns})
+    )
 
 
 async def finish(session: AsyncSession, *, job: ClaimedJob, outcome: JobOutcome) -> bool:
@@ -160,10 +183,10 @@ async def finish(session: AsyncSession, *, job: ClaimedJob, outcome: JobOutcome)
         values["completed_at"] = utcnow()
     if outcome.status == "failed":
         values["dedupe_key"] = None
-    stmt = (
-        update(T).where(T.c.job_id == job.job_id, T.c.lease_token == job.lease_token).values(values)
-    )
-    result = await session.execute(stmt)
+    columns = tuple(sorted(values))
+    params = {f"v_{name}": values[name] for name in columns}
+    params.update(finish_job_id=job.job_id, lease=job.lease_token)
+    result = await session.execute(_finish_statement(columns), params)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -10,6 +10,10 @@ common, the rarest two or three are AND-ed instead. A small table (up to ``MAX_R
 to rank) keeps every term. A lexeme the statistics do not list is
 counted as common as the least common listed one (an upper bound); a table never analysed lists
 none, and the query's first terms are kept.
+
+Each process caches a table's statistics for ``STATS_TTL_SECONDS`` and the lexemes of every word
+it has stemmed, so the choice usually costs no round trip: reading the statistics before each
+search was two of a job's round trips (``docs/decisions/0009-aiohttp-connection-pool-and-gc.md``).
 """
 
 from __future__ import annotations
@@ -28,12 +32,28 @@ FILTER_BUDGET = 0.02
 MAX_RANKED_ROWS = 2000
 MAX_FILTER_TERMS = 12
 MAX_AND_TERMS = 3
-# A table last seen this small gets every term without asking the statistics (one query less
-# per search, the common case for a KB of a few hundred articles), for this long.
+# A table this small gets every term (the statement stems them): the common case for a KB of a
+# few hundred articles.
 SMALL_TABLE_ROWS = MAX_RANKED_ROWS // 2
-TABLE_SIZE_TTL_SECONDS = 30.0
+# The statistics change only when the table is analysed; each process re-reads them this often.
+STATS_TTL_SECONDS = 30.0
+# Words seen before are not sent to PostgreSQL to be stemmed again; the cache starts over when
+# it holds this many.
+MAX_CACHED_TERMS = 100_000
 
-_table_rows: dict[tuple[str, str], tuple[float, float]] = {}  # (database, table) -> rows, seen
+
+@dataclass(frozen=True, slots=True)
+class TableStats:
+    """What ``ANALYZE`` recorded about a table's ``search_vector``, as read at ``seen``."""
+
+    rows: float  # pg_class.reltuples: -1 when never analysed
+    frequencies: dict[str, float]  # most common lexemes -> share of rows containing them
+    floor: float  # share assumed for a lexeme not listed (the least common listed one's)
+    seen: float
+
+
+_table_stats: dict[tuple[str, str], TableStats] = {}  # (database, table) -> statistics
+_stems: dict[str, tuple[str, ...]] = {}  # search term -> its lexemes (none for a stopword)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,25 +64,23 @@ class PgMatch:
     stem: bool
 
 
-_LEXEME_FREQUENCIES = text(
+_TABLE_STATISTICS = text(
     """
-    WITH stats AS (
+    SELECT c.reltuples, s.elems, s.freqs
+    FROM (SELECT to_regclass(:table) AS oid) AS r
+    LEFT JOIN pg_class AS c ON c.oid = r.oid
+    LEFT JOIN LATERAL (
         SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs
         FROM pg_stats
         WHERE schemaname = current_schema() AND tablename = :table
           AND attname = 'search_vector'
-    ), common AS (
-        SELECT unnest(elems) AS elem, unnest(freqs[1:array_length(elems, 1)]) AS freq
-        FROM stats
-    )
-    SELECT l.lexeme, min(t.n) AS position,
-           coalesce(max(c.freq), (SELECT freqs[array_length(elems, 1) + 1] FROM stats), 0),
-           (SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table))
-    FROM unnest(:terms) WITH ORDINALITY AS t(term, n)
-    CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', t.term))) AS l(lexeme)
-    LEFT JOIN common AS c ON c.elem = l.lexeme
-    GROUP BY l.lexeme
+    ) AS s ON true
     """
+)
+
+_STEM_TERMS = text(
+    "SELECT t.term, tsvector_to_array(to_tsvector('english', t.term)) "
+    "FROM unnest(:terms) AS t(term)"
 ).bindparams(bindparam("terms", type_=ARRAY(String)))
 
 
@@ -105,18 +123,54 @@ async def selective_tsquery(
 ) -> PgMatch | None:
     """What to search ``table`` with for ``terms``; None when nothing is searchable.
 
-    A table seen small within ``TABLE_SIZE_TTL_SECONDS`` is searched for every term (the
-    statement stems them); otherwise the statistics choose the lexemes.
+    A small table is searched for every term (the statement stems them); otherwise the
+    statistics choose the lexemes. Both the statistics (``STATS_TTL_SECONDS``) and the stems of
+    words seen before are cached, so a search usually costs no query besides itself.
     """
-    key = (str(session.get_bind().engine.url), table)
-    rows_seen, seen_at = _table_rows.get(key, (-1.0, 0.0))
-    if 0 <= rows_seen <= SMALL_TABLE_ROWS and time.monotonic() - seen_at < TABLE_SIZE_TTL_SECONDS:
+    stats = await table_statistics(session, table)
+    if 0 <= stats.rows <= SMALL_TABLE_ROWS:
         return PgMatch(" | ".join(_quote(term) for term in terms), stem=True)
-    rows = (
-        await session.execute(_LEXEME_FREQUENCIES, {"terms": list(terms), "table": table})
-    ).all()
-    if rows and rows[0][3] is not None:
-        _table_rows[key] = (float(rows[0][3]), time.monotonic())
-    table_rows = float(rows[0][3] or 0) if rows else 0.0
-    chosen = choose_filter([(str(r[0]), int(r[1]), float(r[2])) for r in rows], table_rows)
+    stems = await _stemmed(session, terms)
+    lexemes: dict[str, tuple[str, int, float]] = {}
+    for position, term in enumerate(terms, 1):
+        for lexeme in stems[term]:
+            if lexeme not in lexemes:
+                freq = stats.frequencies.get(lexeme, stats.floor)
+                lexemes[lexeme] = (lexeme, position, freq)
+    chosen = choose_filter(list(lexemes.values()), max(stats.rows, 0.0))
     return None if chosen is None else PgMatch(chosen, stem=False)
+
+
+async def table_statistics(session: AsyncSession, table: str) -> TableStats:
+    """``table``'s search statistics, read at most every ``STATS_TTL_SECONDS`` per process."""
+    key = (str(session.get_bind().engine.url), table)
+    cached = _table_stats.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached.seen < STATS_TTL_SECONDS:
+        return cached
+    row = (await session.execute(_TABLE_STATISTICS, {"table": table})).one()
+    elems: list[str] = list(row[1] or [])
+    freqs: list[float] = list(row[2] or [])
+    # most_common_elem_freqs holds one share per element, then the minimum, maximum and the
+    # share of rows with no element.
+    floor = float(freqs[len(elems)]) if len(freqs) > len(elems) else 0.0
+    stats = TableStats(
+        rows=float(row[0]) if row[0] is not None else -1.0,
+        frequencies={elem: float(freq) for elem, freq in zip(elems, freqs, strict=False)},
+        floor=floor,
+        seen=now,
+    )
+    _table_stats[key] = stats
+    return stats
+
+
+async def _stemmed(session: AsyncSession, terms: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each term's lexemes under the ``english`` configuration; unseen terms cost one query."""
+    missing = [term for term in terms if term not in _stems]
+    if missing:
+        rows = (await session.execute(_STEM_TERMS, {"terms": missing})).all()
+        if len(_stems) + len(rows) > MAX_CACHED_TERMS:
+            _stems.clear()
+        for term, lexemes in rows:
+            _stems[str(term)] = tuple(lexemes or ())
+    return {term: _stems.get(term, ()) for term in terms}
