@@ -112,3 +112,50 @@ async def test_a_small_table_is_searched_for_every_word_without_the_statistics_q
     assert first == second == ["0", "1"]  # 'drops' ~ 'dropping', 'printers' ~ 'printer'
     assert len(statements) == 1 and "to_tsquery" in statements[0]
     assert not any("pg_stats" in s for s in statements)
+
+
+async def test_a_large_table_search_reuses_statistics_and_stems(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(make_settings(tmp_path, database_url=postgres_url))
+    factory = make_session_factory(engine)
+    try:
+        async with transaction(factory) as session:
+            await session.execute(
+                text(
+                    "INSERT INTO tickets (tenant_id, ticket_id, subject, description, "
+                    "created_at, updated_at) "
+                    "SELECT 'acme', n::text, 'Printer problem ' || n, 'Printing fails.', "
+                    "now(), now() FROM generate_series(1, :rows) AS n"
+                ),
+                {"rows": 2 * MAX_RANKED_ROWS},
+            )
+        async with engine.begin() as conn:
+            await conn.execute(text("ANALYZE tickets"))
+
+        async def search(words: str) -> list[str]:
+            async with factory() as session:
+                found = await search_similar_tickets(
+                    session,
+                    tenant_id="acme",
+                    text=words,
+                    exclude_ticket_id=None,
+                    limit=3,
+                    url_for=lambda _: None,
+                )
+            return [t.ticket_id for t in found]
+
+        assert await search("Printer problem 1234") == ["1234"]
+        statements: list[str] = []
+
+        def record(_c: object, _cur: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        # Known words, a new number: the number is its own lexeme, nothing else is asked.
+        second = await search("printer problem 777")
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    finally:
+        await engine.dispose()
+    assert second == ["777"]
+    assert len(statements) == 1 and "ts_rank" in statements[0]

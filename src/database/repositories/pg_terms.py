@@ -166,11 +166,17 @@ async def table_statistics(session: AsyncSession, table: str) -> TableStats:
 
 async def _stemmed(session: AsyncSession, terms: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Each term's lexemes under the ``english`` configuration; unseen terms cost one query."""
-    missing = [term for term in terms if term not in _stems]
+    # A number is its own lexeme (the parser's ``uint``, no stemming): ticket numbers, error
+    # codes and address parts, new in almost every ticket, need no query.
+    missing = [term for term in terms if term not in _stems and not _is_number(term)]
     if missing:
         rows = (await session.execute(_STEM_TERMS, {"terms": missing})).all()
         if len(_stems) + len(rows) > MAX_CACHED_TERMS:
             _stems.clear()
         for term, lexemes in rows:
             _stems[str(term)] = tuple(lexemes or ())
-    return {term: _stems.get(term, ()) for term in terms}
+    return {term: (term,) if _is_number(term) else _stems.get(term, ()) for term in terms}
+
+
+def _is_number(term: str) -> bool:
+    return term.isascii() and term.isdigit()
