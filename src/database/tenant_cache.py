@@ -7,6 +7,7 @@ with ``enhancer tenants add`` reaches running processes within the TTL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -25,22 +26,34 @@ class TenantCache:
     ttl: float
     _entries: dict[str, tuple[float, Tenant | None]] = field(default_factory=dict)
 
+    _loading: dict[str, asyncio.Future[tuple[float, Tenant | None]]] = field(default_factory=dict)
+
     async def get(self, tenant_id: str) -> Tenant:
-        """The tenant; raises ``NotFoundError`` for an unknown id."""
-        now = time.monotonic()
+        """The tenant; raises ``NotFoundError`` for an unknown id.
+
+        When the entry is missing or expired, one read serves every caller waiting for it: at
+        each expiry, the jobs in flight used to read (and open connections) all at once.
+        """
         entry = self._entries.get(tenant_id)
-        if entry is None or entry[0] < now:
-            try:
-                async with self.factory() as session:
-                    tenant: Tenant | None = await get_tenant(
-                        session, box=self.box, tenant_id=tenant_id
-                    )
-            except NotFoundError:
-                tenant = None
-            entry = (now + self.ttl, tenant)
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[tenant_id] = entry
+        if entry is None or entry[0] < time.monotonic():
+            loading = self._loading.get(tenant_id)
+            if loading is None:
+                loading = asyncio.ensure_future(self._load(tenant_id))
+                self._loading[tenant_id] = loading
+                loading.add_done_callback(lambda _: self._loading.pop(tenant_id, None))
+            entry = await asyncio.shield(loading)
         if entry[1] is None:
             raise NotFoundError(f"Unknown tenant '{tenant_id}'")
         return entry[1]
+
+    async def _load(self, tenant_id: str) -> tuple[float, Tenant | None]:
+        try:
+            async with self.factory() as session:
+                tenant: Tenant | None = await get_tenant(session, box=self.box, tenant_id=tenant_id)
+        except NotFoundError:
+            tenant = None
+        entry = (time.monotonic() + self.ttl, tenant)
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[tenant_id] = entry
+        return entry

@@ -100,7 +100,7 @@ def build_worker(
             settings,
             make_llm_breaker(settings, state_storage=_shared_breaker_state(settings)),
             runtime_disabled=CachedFlag(
-                factory, LLM_FLAG, ttl_seconds=settings.runtime_flag_cache_seconds
+                job_factory, LLM_FLAG, ttl_seconds=settings.runtime_flag_cache_seconds
             ),
         )
         synthesizer = own_synthesizer
@@ -117,7 +117,7 @@ def build_worker(
         session_factory=factory,
         job_sessions=job_factory,
         tenants=TenantCache(
-            factory, SecretBox(settings.encryption_key), settings.tenant_cache_seconds
+            job_factory, SecretBox(settings.encryption_key), settings.tenant_cache_seconds
         ),
         http=make_http_client(timeout=settings.sdp_timeout_seconds, verify=settings.verify_ssl),
         graph=graph,

@@ -7,6 +7,7 @@ restart. If the database cannot be read, the last known value is kept.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,16 +30,25 @@ class CachedFlag:
         self._ttl = ttl_seconds
         self._value = False
         self._read_at: float | None = None
+        self._loading: asyncio.Future[bool] | None = None
 
     async def __call__(self) -> bool:
-        """The flag's value (False when never set)."""
-        now = time.monotonic()
-        if self._read_at is not None and now - self._read_at < self._ttl:
+        """The flag's value (False when never set); one read at a time serves every caller."""
+        if self._read_at is not None and time.monotonic() - self._read_at < self._ttl:
             return self._value
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._read())
+            self._loading.add_done_callback(self._loaded)
+        return await asyncio.shield(self._loading)
+
+    def _loaded(self, _: asyncio.Future[bool]) -> None:
+        self._loading = None
+
+    async def _read(self) -> bool:
         try:
             async with self._factory() as session:
                 self._value = bool(await flags.get_flag(session, name=self._name, default=False))
         except (SQLAlchemyError, OSError) as exc:
             log.warning("runtime_flag_read_failed", flag=self._name, error=str(exc)[:300])
-        self._read_at = now
+        self._read_at = time.monotonic()
         return self._value
