@@ -1,4 +1,7 @@
-"""Similar-ticket and KB search over 100,000 generated tickets and articles on PostgreSQL.
+"""Similar-ticket and KB search over 100,000 generated tickets and articles.
+
+PostgreSQL by default; ``--database sqlite`` measures the embedded default (FTS5), whose
+searches run on the event loop's thread, so their time is time the loop is not serving others.
 
 Runs the product's own ``search_similar_tickets`` and ``search_kb`` (tsvector + GIN) with
 ticket-like queries. Baseline, measured in the same run through the same session machinery: a
@@ -13,7 +16,9 @@ import argparse
 import asyncio
 import itertools
 import random
+import sqlite3
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -22,6 +27,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import select
 
+from src.database.migrate import upgrade
 from src.database.models import Ticket
 from src.database.repositories.corpus import search_kb, search_similar_tickets
 from src.database.session import make_engine, make_session_factory
@@ -128,54 +134,73 @@ def _text(rng: random.Random, n: int) -> str:
     return " ".join(parts)
 
 
-async def _load(dsn: str, rows: int) -> None:
+TICKET_COLUMNS = [
+    "tenant_id",
+    "ticket_id",
+    "subject",
+    "description",
+    "resolution",
+    "status",
+    "created_at",
+    "updated_at",
+]
+KB_COLUMNS = ["tenant_id", "title", "body", "url", "tags", "created_at"]
+
+
+def _records(rows: int) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     rng = random.Random(7)
+    tickets: list[tuple[object, ...]] = [
+        (
+            "acme",
+            str(i),
+            _text(rng, 4),
+            _text(rng, 25),
+            rng.choice(FIXES) if i % 3 else None,
+            "Resolved" if i % 3 else "Open",
+            _now(),
+            _now(),
+        )
+        for i in range(rows)
+    ]
+    articles: list[tuple[object, ...]] = [
+        (
+            "acme" if i % 2 else None,
+            _text(rng, 3),
+            _text(rng, 60),
+            f"https://kb.example.com/{i}",
+            rng.choice(SYSTEMS),
+            _now(),
+        )
+        for i in range(rows)
+    ]
+    return tickets, articles
+
+
+async def _load(dsn: str, rows: int) -> None:
+    tickets, articles = _records(rows)
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.copy_records_to_table(
-            "tickets",
-            columns=[
-                "tenant_id",
-                "ticket_id",
-                "subject",
-                "description",
-                "resolution",
-                "status",
-                "created_at",
-                "updated_at",
-            ],
-            records=[
-                (
-                    "acme",
-                    str(i),
-                    _text(rng, 4),
-                    _text(rng, 25),
-                    rng.choice(FIXES) if i % 3 else None,
-                    "Resolved" if i % 3 else "Open",
-                    _now(),
-                    _now(),
-                )
-                for i in range(rows)
-            ],
-        )
-        await conn.copy_records_to_table(
-            "kb_articles",
-            columns=["tenant_id", "title", "body", "url", "tags", "created_at"],
-            records=[
-                (
-                    "acme" if i % 2 else None,
-                    _text(rng, 3),
-                    _text(rng, 60),
-                    f"https://kb.example.com/{i}",
-                    rng.choice(SYSTEMS),
-                    _now(),
-                )
-                for i in range(rows)
-            ],
-        )
+        await conn.copy_records_to_table("tickets", columns=TICKET_COLUMNS, records=tickets)
+        await conn.copy_records_to_table("kb_articles", columns=KB_COLUMNS, records=articles)
         await conn.execute("ANALYZE tickets; ANALYZE kb_articles")
     finally:
         await conn.close()
+
+
+def _load_sqlite(path: str, rows: int) -> None:
+    """The same rows through ``sqlite3``; the FTS5 triggers index them as an import would."""
+    tickets, articles = _records(rows)
+
+    def insert(table: str, columns: list[str], records: list[tuple[object, ...]]) -> None:
+        marks = ", ".join("?" for _ in columns)
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+            [tuple(v.isoformat(" ") if isinstance(v, datetime) else v for v in r) for r in records],
+        )
+
+    with sqlite3.connect(path) as conn:
+        insert("tickets", TICKET_COLUMNS, tickets)
+        insert("kb_articles", KB_COLUMNS, articles)
 
 
 def _now() -> datetime:
@@ -195,7 +220,7 @@ def _p95(times: list[float]) -> float:
     return times[int(len(times) * 0.95) - 1]
 
 
-async def _bench(url: str, rows: int, queries: int) -> None:
+async def _bench(url: str, rows: int, queries: int, label: str) -> None:
     settings = make_settings(Path("/tmp"), database_url=url)
     engine = make_engine(settings)
     factory = make_session_factory(engine)
@@ -226,7 +251,7 @@ async def _bench(url: str, rows: int, queries: int) -> None:
     sim = await _timed(queries, similar)
     kbt = await _timed(queries, kb)
     await engine.dispose()
-    print(f"[search] {rows} tickets + {rows} KB articles on PostgreSQL, {queries} queries")
+    print(f"[search] {rows} tickets + {rows} KB articles on {label}, {queries} queries")
     print(
         f"[search] baseline primary-key lookup: p50 {statistics.median(base):.2f} ms, "
         f"p95 {_p95(base):.2f} ms"
@@ -242,12 +267,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     args = parser.parse_args()
+    if args.database == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/search.db"
+            url = f"sqlite+aiosqlite:///{path}"
+            upgrade(url)
+            started = time.perf_counter()
+            _load_sqlite(path, args.rows)
+            print(f"[search] loaded in {time.perf_counter() - started:.1f} s")
+            asyncio.run(_bench(url, args.rows, args.queries, "SQLite"))
+        return
     with scratch_database("enhancer_search") as url:
         started = time.perf_counter()
         asyncio.run(_load(url.replace("postgresql+asyncpg://", "postgresql://"), args.rows))
         print(f"[search] loaded in {time.perf_counter() - started:.1f} s")
-        asyncio.run(_bench(url, args.rows, args.queries))
+        asyncio.run(_bench(url, args.rows, args.queries, "PostgreSQL"))
 
 
 if __name__ == "__main__":
