@@ -41,6 +41,7 @@ from src.context import KBArticle as KBArticleHit
 from src.context import SimilarTicket
 from src.database.models import KBArticle, Ticket, utcnow
 from src.database.repositories.pg_terms import selective_tsquery
+from src.database.repositories.sqlite_terms import selective_match
 
 MAX_QUERY_TERMS = 30
 SNIPPET_CHARS = 200
@@ -168,13 +169,15 @@ async def _match_text(
 ) -> tuple[str, bool] | None:
     """What to match and whether PostgreSQL must stem it; None when nothing is searchable.
 
-    SQLite: FTS5 syntax OR-ing every quoted term (bm25 weighs rare terms up). PostgreSQL: the
-    query's selective lexemes (``pg_terms``), None when none survive stemming and stopwords.
+    SQLite: an FTS5 query of the selective words (``sqlite_terms``), None when no row holds
+    any. PostgreSQL: the query's selective lexemes (``pg_terms``), None when none survive
+    stemming and stopwords.
     """
     if session.get_bind().dialect.name == "postgresql":
         match = await selective_tsquery(session, table_name, terms)
         return None if match is None else (match.text, match.stem)
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms), False
+    fts_query = await selective_match(session, table_name, terms)
+    return None if fts_query is None else (fts_query, False)
 
 
 @functools.cache

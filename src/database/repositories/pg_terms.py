@@ -88,12 +88,15 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def choose_filter(lexemes: Sequence[tuple[str, int, float]], table_rows: float) -> str | None:
-    """The tsquery text for ``(lexeme, position in the query, row frequency)`` triples.
+def choose_terms(
+    lexemes: Sequence[tuple[str, int, float]], table_rows: float
+) -> tuple[list[str], str] | None:
+    """Which of ``(lexeme, position in the query, row frequency)`` to search, OR-ed or AND-ed.
 
     Rarest first (ties: earlier in the ticket first); a table of ``table_rows`` rows may match
-    up to ``MAX_RANKED_ROWS`` of them, a larger one ``FILTER_BUDGET`` of them. Returns None when
-    there is no lexeme.
+    up to ``MAX_RANKED_ROWS`` of them, a larger one ``FILTER_BUDGET`` of them. Returns the
+    chosen lexemes and ``"or"`` or ``"and"``; None when there is no lexeme. Shared by both
+    databases (``sqlite_terms`` reads the frequencies from the FTS5 index).
     """
     ranked = sorted(lexemes, key=lambda item: (item[2], item[1]))
     if not ranked:
@@ -107,7 +110,7 @@ def choose_filter(lexemes: Sequence[tuple[str, int, float]], table_rows: float) 
         kept.append(lexeme)
         total += freq
     if total <= budget or len(ranked) == 1:
-        return " | ".join(_quote(lexeme) for lexeme in kept)
+        return kept, "or"
     together: list[str] = []
     share = 1.0
     for lexeme, _, freq in ranked[:MAX_AND_TERMS]:
@@ -115,7 +118,16 @@ def choose_filter(lexemes: Sequence[tuple[str, int, float]], table_rows: float) 
         share *= freq
         if share <= budget:
             break
-    return " & ".join(_quote(lexeme) for lexeme in together)
+    return together, "and"
+
+
+def choose_filter(lexemes: Sequence[tuple[str, int, float]], table_rows: float) -> str | None:
+    """The tsquery text for the lexemes ``choose_terms`` keeps; None when there is none."""
+    chosen = choose_terms(lexemes, table_rows)
+    if chosen is None:
+        return None
+    kept, joiner = chosen
+    return (" | " if joiner == "or" else " & ").join(_quote(lexeme) for lexeme in kept)
 
 
 async def selective_tsquery(
