@@ -9,7 +9,14 @@ BODY="$(curl -sS --max-time 10 "$URL")" || { echo "UNREACHABLE $URL"; exit 2; }
 read -r -d '' SUMMARY <<'PY'
 import json, sys
 
-body = json.load(sys.stdin)
+raw = sys.stdin.read()
+try:
+    body = json.loads(raw)
+    body["status"], body["checks"]
+except (ValueError, TypeError, KeyError):
+    # A proxy's error page or a different service on the port: not a health answer.
+    print("UNEXPECTED RESPONSE (not Enhancer's health JSON): " + " ".join(raw.split())[:200])
+    sys.exit(2)
 print("overall: " + body["status"])
 
 

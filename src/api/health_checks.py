@@ -31,13 +31,15 @@ from src.services.servicedesk_client import SDPCredentials
 _CRITICAL = ("database", "queue")
 
 
-async def _bounded(probe: Callable[[], Awaitable[Check]], timeout: float) -> Check:
+async def _bounded(
+    probe: Callable[[], Awaitable[Check]], timeout: float, service: str = "ServiceDesk"
+) -> Check:
     async def guarded() -> Check:
         try:
             async with asyncio.timeout(timeout):
                 return await probe()
         except TimeoutError:
-            return Check("down", detail=f"no answer within {timeout:g}s")
+            return Check("down", detail=f"Timeout: {service} did not answer within {timeout:g}s")
         except (SQLAlchemyError, OSError) as exc:
             return Check("down", detail=f"Database connection lost: {exc}"[:300])
 
@@ -136,7 +138,10 @@ async def enhancement_health(state: AppState, correlation_id: str) -> tuple[int,
 
         names = ("database", "queue", "openrouter", "servicedesk")
         probes = (database, queue, openrouter, servicedesk)
-        results = await asyncio.gather(*(_bounded(p, timeout) for p in probes))
+        services = ("database", "redis" if settings.redis_url else "queue", "OpenRouter", "tenants")
+        results = await asyncio.gather(
+            *(_bounded(p, timeout, s) for p, s in zip(probes, services, strict=True))
+        )
     checks = dict(zip(names, results, strict=True))
     overall = "healthy"
     if any(checks[name].status == "down" for name in _CRITICAL):

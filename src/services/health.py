@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 import httpx
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from src.services.http import status_message
 from src.services.servicedesk_client import SDPCredentials
@@ -89,6 +91,19 @@ async def probe_servicedesk(
     return Check("down", detail=status_message("ServiceDesk", response.status_code))
 
 
+def _redis_detail(exc: BaseException) -> str:
+    """What went wrong talking to Redis, in the runbook's words (only a refusal is "refused")."""
+    if isinstance(exc, (RedisTimeoutError, TimeoutError)):
+        return f"Timeout: redis did not answer ({exc})"
+    if isinstance(exc, AuthenticationError) or "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+        return f"Authentication failed: redis ({exc})"
+    if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
+        return f"Connection refused: redis ({exc})"
+    if isinstance(exc, (RedisConnectionError, OSError)):
+        return f"Connection failed: redis ({exc})"
+    return f"Redis error: {exc}"
+
+
 async def probe_redis(url: str, *, timeout: float) -> Check:
     """``PING`` the broker at ``url``."""
     client = aioredis.Redis.from_url(
@@ -97,7 +112,7 @@ async def probe_redis(url: str, *, timeout: float) -> Check:
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
-        return Check("down", detail=f"Connection refused: redis ({exc})"[:300])
+        return Check("down", detail=_redis_detail(exc)[:300])
     finally:
         await client.aclose()
     return Check("up")

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from src.config import Settings
 from src.database.session import SessionFactory
-from src.logging import get_logger
 from src.services.itsm.runtime import open_itsm
 from src.services.itsm.sync import sync_once
-
-log = get_logger(__name__)
 
 
 def itsm_configured(settings: Settings) -> bool:
@@ -28,13 +25,5 @@ async def run_itsm_sync(settings: Settings, factory: SessionFactory) -> int:
     if not itsm_configured(settings):
         return 0
     async with open_itsm(settings, factory) as service:
-        report = await sync_once(service)
-    log.info(
-        "itsm_sync_done",
-        checked=report.checked,
-        acknowledged=report.acknowledged,
-        resolved=report.resolved,
-        failed=report.failed,
-        errors=report.errors[:5],
-    )
+        report = await sync_once(service)  # logs itsm_sync_done
     return report.checked

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import socket
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +133,23 @@ def test_redis_down_is_unhealthy_503(settings: Settings, sdp: RunningSDP) -> Non
     assert body["checks"]["database"]["status"] == "up"
 
 
+def test_a_redis_that_accepts_but_never_answers_is_a_timeout(
+    settings: Settings, sdp: RunningSDP
+) -> None:
+    add_tenant(settings, sdp)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel accepts connections; nothing ever answers PING
+        port = silent.getsockname()[1]
+        broken = with_values(
+            settings, redis_url=f"redis://127.0.0.1:{port}/0", health_check_timeout_seconds=0.5
+        )
+        status, body = _health(broken)
+    assert status == 503
+    detail = body["checks"]["queue"]["detail"]
+    assert detail.startswith("Timeout: redis did not answer"), detail
+
+
 def test_dead_database_port_is_unhealthy_503(tmp_path: Path) -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/enhancer"
     status, body = _health(make_settings(tmp_path, database_url=url))
@@ -165,3 +184,22 @@ def test_health_check_script_summarises_and_exits_by_state(
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert gone.returncode == 2 and "UNREACHABLE" in gone.stdout
+
+
+def test_health_check_script_calls_a_non_json_answer_unhealthy() -> None:
+    """A proxy's HTML error page is not "degraded": the script says what it got and exits 2."""
+    script = Path(__file__).resolve().parents[2] / "scripts/health-check.sh"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = subprocess.run(
+            [str(script), f"http://127.0.0.1:{server.server_address[1]}"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "UNEXPECTED RESPONSE" in result.stdout and "404" in result.stdout
+    assert "Traceback" not in result.stderr

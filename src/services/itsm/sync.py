@@ -102,5 +102,6 @@ async def sync_once(service: ItsmService, *, limit: int = 500) -> SyncReport:
         acknowledged=report.acknowledged,
         resolved=report.resolved,
         failed=report.failed,
+        errors=report.errors[:5],
     )
     return report
