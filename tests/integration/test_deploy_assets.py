@@ -75,3 +75,13 @@ def test_compose_runs_the_real_start_commands() -> None:
     assert services["worker"]["command"].startswith("celery -A src.workers.celery_app worker")
     assert services["beat"]["command"].startswith("celery -A src.workers.celery_app beat")
     assert (ROOT / "src/workers/celery_app.py").exists()
+
+
+def test_compose_passes_every_setting_and_lets_workers_scale() -> None:
+    yaml = pytest.importorskip("yaml")
+    services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    for name in ("api", "worker", "beat"):
+        # deploy/.env reaches every process, not only the keys listed under x-app.environment.
+        assert services[name]["env_file"] == [{"path": ".env", "required": False}], name
+    # A fixed container name would make `up --scale worker=N` fail.
+    assert "container_name" not in services["worker"]
