@@ -208,7 +208,8 @@ async def requeue(session: AsyncSession, *, job_id: str) -> bool:
     other = await session.scalar(select(H.id).where(H.dedupe_key == key, H.id != row.id))
     if other is not None:
         return False
-    row.status, row.dedupe_key, row.next_attempt_at = "pending", key, None
+    # Due now: the backlog's age counts from the re-queue, not from the job's creation.
+    row.status, row.dedupe_key, row.next_attempt_at = "pending", key, utcnow()
     row.error_message, row.completed_at, row.attempts = None, None, min(row.attempts, 1)
     row.enqueued_at, row.lease_token, row.lease_expires_at = None, None, None
     return True

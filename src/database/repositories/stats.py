@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.database.models import EnhancementHistory, utcnow
@@ -33,8 +33,14 @@ async def queue_stats(session: AsyncSession) -> QueueStats:
         .group_by(H.status)
     )
     depth = {str(status): int(count) for status, count in rows}
+    # A job waits from when it became due: its creation, or the retry time or re-queue that made
+    # it pending again. One scheduled for a later retry is not waiting yet, and a job re-queued
+    # today does not count the days since it was created.
+    now = utcnow()
     oldest = await session.scalar(
-        select(H.created_at).where(H.status == "pending").order_by(H.created_at).limit(1)
+        select(func.min(func.coalesce(H.next_attempt_at, H.created_at))).where(
+            H.status == "pending", or_(H.next_attempt_at.is_(None), H.next_attempt_at <= now)
+        )
     )
-    age = None if oldest is None else max((utcnow() - oldest).total_seconds(), 0.0)
+    age = None if oldest is None else max((now - oldest).total_seconds(), 0.0)
     return QueueStats(depth=depth, oldest_pending_age_seconds=age)
