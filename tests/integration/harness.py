@@ -28,6 +28,20 @@ def add_tenant(
     settings: Settings, sdp: RunningSDP, *, tenant_id: str = TENANT, auth: str = "onprem"
 ) -> None:
     """Register ``sdp`` as a tenant in the settings' database."""
+    add_tenant_record(
+        settings, base_url=sdp.base_url, api_key=sdp.api_key, tenant_id=tenant_id, auth=auth
+    )
+
+
+def add_tenant_record(
+    settings: Settings,
+    *,
+    base_url: str,
+    api_key: str,
+    tenant_id: str = TENANT,
+    auth: str = "onprem",
+) -> None:
+    """Register a tenant at ``base_url`` (nothing needs to listen there)."""
 
     async def work() -> None:
         engine = make_engine(settings)
@@ -36,8 +50,8 @@ def add_tenant(
                 session,
                 box=SecretBox(settings.encryption_key),
                 tenant_id=tenant_id,
-                base_url=sdp.base_url,
-                api_key=sdp.api_key,
+                base_url=base_url,
+                api_key=api_key,
                 webhook_secret=WEBHOOK_SECRET,
                 auth_scheme=auth,
             )

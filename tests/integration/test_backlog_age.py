@@ -6,13 +6,12 @@ import asyncio
 from datetime import timedelta
 
 from src.config import Settings
-from src.database.crypto import SecretBox
 from src.database.migrate import upgrade
 from src.database.models import EnhancementHistory, utcnow
 from src.database.repositories import history
 from src.database.repositories.stats import queue_stats
-from src.database.repositories.tenants import upsert_tenant
 from src.database.session import make_engine, make_session_factory, transaction
+from tests.integration.harness import add_tenant_record
 
 
 def _job(n: int, *, status: str, age: timedelta, retry_in: timedelta | None) -> EnhancementHistory:
@@ -34,15 +33,6 @@ async def _scenario(settings: Settings) -> tuple[float | None, float | None, flo
     engine = make_engine(settings)
     factory = make_session_factory(engine)
     try:
-        async with transaction(factory) as session:
-            await upsert_tenant(
-                session,
-                box=SecretBox(settings.encryption_key),
-                tenant_id="acme",
-                base_url="http://127.0.0.1:9/",
-                api_key="key",
-                webhook_secret="s" * 24,
-            )
         async with transaction(factory) as session:
             # Waiting for a retry a minute from now: not waiting in the backlog yet.
             session.add(
@@ -66,6 +56,7 @@ async def _scenario(settings: Settings) -> tuple[float | None, float | None, flo
 
 def test_scheduled_retries_and_requeued_jobs_do_not_age_the_backlog(settings: Settings) -> None:
     upgrade(settings.database_url)
+    add_tenant_record(settings, base_url="http://127.0.0.1:9/", api_key="key")
     only_scheduled, fresh, after_requeue = asyncio.run(_scenario(settings))
     assert only_scheduled is None
     assert fresh is not None and 29 <= fresh < 120

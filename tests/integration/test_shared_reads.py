@@ -13,11 +13,11 @@ from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.migrate import upgrade
 from src.database.repositories import flags
-from src.database.repositories.tenants import upsert_tenant
 from src.database.session import make_engine, make_session_factory, transaction
 from src.database.tenant_cache import TenantCache
 from src.errors import NotFoundError
 from src.workers.switches import LLM_FLAG, CachedFlag
+from tests.integration.harness import add_tenant_record
 
 
 async def _counted_reads(settings: Settings) -> tuple[int, int, int, list[str]]:
@@ -32,14 +32,6 @@ async def _counted_reads(settings: Settings) -> tuple[int, int, int, list[str]]:
     box = SecretBox(settings.encryption_key)
     try:
         async with transaction(factory) as session:
-            await upsert_tenant(
-                session,
-                box=box,
-                tenant_id="acme",
-                base_url="http://127.0.0.1:9/",
-                api_key="key-1",
-                webhook_secret="s" * 24,
-            )
             await flags.set_flag(session, name=LLM_FLAG, value=True)
         event.listen(engine.sync_engine, "before_cursor_execute", count)
         cache = TenantCache(factory, box, ttl=60.0)
@@ -64,27 +56,20 @@ async def _counted_reads(settings: Settings) -> tuple[int, int, int, list[str]]:
 
 def test_concurrent_callers_share_one_read(settings: Settings, tmp_path: Path) -> None:
     upgrade(settings.database_url)
+    add_tenant_record(settings, base_url="http://127.0.0.1:9/", api_key="key-1")
     tenant_reads, unknown_reads, flag_reads, selects = asyncio.run(_counted_reads(settings))
     assert (tenant_reads, unknown_reads, flag_reads) == (1, 1, 1), selects
 
 
 def test_a_cancelled_caller_does_not_cancel_the_shared_read(settings: Settings) -> None:
     upgrade(settings.database_url)
+    add_tenant_record(settings, base_url="http://127.0.0.1:9/", api_key="key-2")
 
     async def scenario() -> str:
         engine = make_engine(settings)
         factory = make_session_factory(engine)
         box = SecretBox(settings.encryption_key)
         try:
-            async with transaction(factory) as session:
-                await upsert_tenant(
-                    session,
-                    box=box,
-                    tenant_id="acme",
-                    base_url="http://127.0.0.1:9/",
-                    api_key="key-2",
-                    webhook_secret="s" * 24,
-                )
             cache = TenantCache(factory, box, ttl=60.0)
             first = asyncio.ensure_future(cache.get("acme"))
             second = asyncio.ensure_future(cache.get("acme"))
