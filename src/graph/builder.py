@@ -16,7 +16,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from src.config import Settings
-from src.database.session import SessionFactory
+from src.database.session import Connections
 from src.graph.state import EnhancementState, JobRuntime
 from src.nodes.context import make_context_node
 from src.nodes.fetch_ticket import make_fetch_ticket
@@ -36,7 +36,7 @@ class GraphDeps:
     """Process-wide objects the nodes use; per-job objects travel in ``JobRuntime``."""
 
     settings: Settings
-    session_factory: SessionFactory
+    connections: Connections
     synthesizer: Synthesizer
     sources: ContextSources
 
@@ -50,7 +50,7 @@ def _after_fetch(state: EnhancementState) -> list[str] | str:
 def build_graph(deps: GraphDeps) -> Any:
     """Compile the graph; invoke it with ``context=JobRuntime(...)``."""
     graph = StateGraph(EnhancementState, context_schema=JobRuntime)
-    graph.add_node("fetch_ticket", make_fetch_ticket(deps.settings, deps.session_factory))
+    graph.add_node("fetch_ticket", make_fetch_ticket(deps.settings, deps.connections))
     budget = deps.settings.context_timeout_seconds
     for name, key in _CONTEXT:
         source = getattr(deps.sources, name)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from src.config import Settings
 from src.context import TicketInfo
 from src.database.repositories.corpus import upsert_ticket
-from src.database.session import SessionFactory, transaction
+from src.database.session import Connections
 from src.errors import ExternalServiceError
 from src.graph.state import EnhancementState, JobRuntime
 from src.logging import get_logger
@@ -22,8 +22,8 @@ from src.services.text import html_to_text
 log = get_logger(__name__)
 
 
-def make_fetch_ticket(settings: Settings, factory: SessionFactory) -> Any:
-    """Build the node; ``factory`` is used to store the ticket for future similarity search."""
+def make_fetch_ticket(settings: Settings, connections: Connections) -> Any:
+    """Build the node; ``connections`` are used to store the ticket for future similarity search."""
 
     async def fetch_ticket(state: EnhancementState, runtime: Runtime[JobRuntime]) -> dict[str, Any]:
         job = state["job"]
@@ -44,9 +44,9 @@ def make_fetch_ticket(settings: Settings, factory: SessionFactory) -> Any:
             url=runtime.context.ticket_url(request.id),
         )
         try:
-            async with transaction(factory) as session:
+            async with connections() as conn:
                 await upsert_ticket(
-                    session,
+                    conn,
                     tenant_id=job.tenant_id,
                     ticket_id=ticket.ticket_id,
                     subject=ticket.subject,

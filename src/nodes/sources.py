@@ -13,7 +13,7 @@ from src.config import Settings
 from src.context import IPLookupResult, KBArticle, SimilarTicket, TicketInfo
 from src.database.repositories.corpus import search_kb, search_similar_tickets
 from src.database.repositories.inventory import lookup_ips
-from src.database.session import SessionFactory
+from src.database.session import Connections
 from src.services.ip_extract import extract_addresses
 
 
@@ -45,17 +45,18 @@ class ContextSources:
     ip_lookup: IPLookupSource
 
 
-def database_sources(settings: Settings, factory: SessionFactory) -> ContextSources:
+def database_sources(settings: Settings, connections: Connections) -> ContextSources:
     """Sources reading the ``tickets``, ``kb_articles``, ``assets`` and ``networks`` tables.
 
-    ``factory`` should make autocommit sessions (``make_read_session_factory``): every source
-    only reads, so a transaction around its queries would cost two round trips for nothing.
+    ``connections`` should be autocommit ones on PostgreSQL (``make_connections``): every
+    source only reads, so a transaction around its queries would cost two round trips for
+    nothing.
     """
 
     async def similar(req: ContextRequest) -> tuple[SimilarTicket, ...]:
-        async with factory() as session:
+        async with connections() as conn:
             found = await search_similar_tickets(
-                session,
+                conn,
                 tenant_id=req.tenant_id,
                 text=req.text,
                 exclude_ticket_id=req.ticket.ticket_id,
@@ -65,9 +66,9 @@ def database_sources(settings: Settings, factory: SessionFactory) -> ContextSour
         return tuple(found)
 
     async def kb(req: ContextRequest) -> tuple[KBArticle, ...]:
-        async with factory() as session:
+        async with connections() as conn:
             found = await search_kb(
-                session, tenant_id=req.tenant_id, text=req.text, limit=settings.kb_results_limit
+                conn, tenant_id=req.tenant_id, text=req.text, limit=settings.kb_results_limit
             )
         return tuple(found)
 
@@ -75,7 +76,7 @@ def database_sources(settings: Settings, factory: SessionFactory) -> ContextSour
         targets = extract_addresses(req.text)
         if not targets:
             return IPLookupResult()
-        async with factory() as session:
-            return await lookup_ips(session, tenant_id=req.tenant_id, targets=targets)
+        async with connections() as conn:
+            return await lookup_ips(conn, tenant_id=req.tenant_id, targets=targets)
 
     return ContextSources(similar_tickets=similar, kb_search=kb, ip_lookup=ips)

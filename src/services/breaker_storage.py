@@ -3,9 +3,10 @@
 pybreaker's ``CircuitRedisStorage`` makes blocking Redis calls: it reads the state on every
 guarded call and writes ``fail_counter = 0`` after every success. In a worker those calls run on
 the event loop that carries every job in flight (profiling showed them at ~10 % of the worker's
-CPU). The state is still read on every call, so an outage seen by one process stops the next
-call in every other one; but successes reset the shared failure counter at most once per
-``ttl`` per process, and at once after a failure seen here.
+CPU). So the state is read at most once per ``state_ttl`` (a quarter second) per process: an
+outage seen by one process stops every other one's calls within that time; a change made here
+is seen here at once. Successes reset the shared failure counter at most once per ``ttl`` per
+process, and at once after a failure seen here.
 """
 
 from __future__ import annotations
@@ -19,20 +20,35 @@ import pybreaker
 class ThrottledResetStorage(pybreaker.CircuitBreakerStorage):
     """Wraps a shared storage; skips failure-counter resets already done within ``ttl``."""
 
-    def __init__(self, inner: pybreaker.CircuitBreakerStorage, *, ttl: float = 1.0) -> None:
+    def __init__(
+        self,
+        inner: pybreaker.CircuitBreakerStorage,
+        *,
+        ttl: float = 1.0,
+        state_ttl: float = 0.25,
+    ) -> None:
         super().__init__(inner.name)
         self._inner = inner
         self._ttl = ttl
         self._zero_until = 0.0  # the shared counter was 0 when last seen, until then
+        self._state_ttl = state_ttl
+        self._state = ""
+        self._state_until = 0.0  # ``_state`` was read (or written) less than state_ttl ago
 
     @property
     def state(self) -> str:
-        """The shared state, read now."""
-        return self._inner.state
+        """The shared state, as read (or written here) within the last ``state_ttl``."""
+        now = time.monotonic()
+        if now >= self._state_until:
+            self._state = self._inner.state
+            self._state_until = now + self._state_ttl
+        return self._state
 
     @state.setter
     def state(self, state: str) -> None:
         self._inner.state = state
+        self._state = str(state)
+        self._state_until = time.monotonic() + self._state_ttl
 
     def increment_counter(self) -> None:
         """Count a failure in the shared counter."""

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from src.config import Settings
 from src.database.repositories import history
-from src.database.session import SessionFactory, transaction
+from src.database.session import Connections, SessionFactory
 from src.database.tenant_cache import TenantCache
 from src.errors import ConfigError, NotFoundError
 from src.graph.state import EnhancementState, JobFailure, JobInfo, JobRuntime
@@ -36,7 +36,7 @@ class WorkerDeps:
 
     settings: Settings
     session_factory: SessionFactory
-    job_sessions: SessionFactory  # claim/finish: single statements (autocommit on PostgreSQL)
+    job_connections: Connections  # claim/finish: single statements (autocommit on PostgreSQL)
     tenants: TenantCache
     http: httpx.AsyncClient
     graph: object  # compiled LangGraph graph (langgraph ships no precise public type)
@@ -45,8 +45,8 @@ class WorkerDeps:
 async def run_enhancement(job_id: str, deps: WorkerDeps) -> str | None:
     """Run one job to its next status; returns that status, or None if it was not claimable."""
     settings = deps.settings
-    async with transaction(deps.job_sessions) as session:
-        job = await history.claim(session, job_id=job_id, lease_seconds=settings.job_lease_seconds)
+    async with deps.job_connections() as conn:
+        job = await history.claim(conn, job_id=job_id, lease_seconds=settings.job_lease_seconds)
     if job is None:
         log.info("job_not_claimable", job_id=job_id)
         return None
@@ -68,8 +68,8 @@ async def run_enhancement(job_id: str, deps: WorkerDeps) -> str | None:
         else:
             outcome = failure_outcome(job, failure, settings, values)
         try:
-            async with transaction(deps.job_sessions) as session:
-                recorded = await history.finish(session, job=job, outcome=outcome)
+            async with deps.job_connections() as conn:
+                recorded = await history.finish(conn, job=job, outcome=outcome)
         except SQLAlchemyError as exc:
             log.error("job_record_failed", error=f"Database connection lost: {exc}"[:500])
             return None

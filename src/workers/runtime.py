@@ -12,8 +12,8 @@ from src.config import Settings
 from src.database.crypto import SecretBox
 from src.database.session import (
     make_autocommit_engine,
+    make_connections,
     make_engine,
-    make_read_session_factory,
     make_session_factory,
 )
 from src.database.tenant_cache import TenantCache
@@ -93,7 +93,14 @@ def build_worker(
         settings, pool_size=settings.db_pool_size + settings.db_max_overflow, max_overflow=0
     )
     job_factory = make_session_factory(statements) if statements is not None else factory
-    read_factory = job_factory if statements is not None else make_read_session_factory(engine)
+    # A job's own statements go through bare connections, not ORM sessions (make_connections);
+    # the context sources only read, so on SQLite they run outside a transaction as well.
+    connections = make_connections(statements or engine, autocommit=statements is not None)
+    reads = connections
+    if statements is None:
+        reads = make_connections(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), autocommit=True
+        )
     own_synthesizer = None
     if synthesizer is None:
         own_synthesizer = LLMSynthesizer(
@@ -107,15 +114,15 @@ def build_worker(
     graph = build_graph(
         GraphDeps(
             settings=settings,
-            session_factory=job_factory,
+            connections=connections,
             synthesizer=synthesizer,
-            sources=sources or database_sources(settings, read_factory),
+            sources=sources or database_sources(settings, reads),
         )
     )
     deps = WorkerDeps(
         settings=settings,
         session_factory=factory,
-        job_sessions=job_factory,
+        job_connections=connections,
         tenants=TenantCache(
             job_factory, SecretBox(settings.encryption_key), settings.tenant_cache_seconds
         ),

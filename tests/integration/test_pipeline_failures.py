@@ -10,7 +10,7 @@ from sqlalchemy import update
 from src.config import Settings
 from src.context import IPLookupResult, KBArticle
 from src.database.models import EnhancementHistory
-from src.database.session import make_engine, make_session_factory, transaction
+from src.database.session import make_connections, make_engine, make_session_factory, transaction
 from src.nodes.sources import ContextRequest, ContextSources, database_sources
 from tests.conftest import make_settings
 from tests.fakes.sdp import RunningSDP
@@ -29,7 +29,7 @@ def test_slow_and_failing_context_nodes_do_not_discard_the_third(
     add_tenant(settings, sdp)
     seed_samples(settings)
     engine = make_engine(settings)
-    real = database_sources(settings, make_session_factory(engine))
+    real = database_sources(settings, make_connections(engine, autocommit=False))
 
     async def slow_kb(_: ContextRequest) -> tuple[KBArticle, ...]:
         await asyncio.sleep(5)

@@ -35,13 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.context import KBArticle as KBArticleHit
 from src.context import SimilarTicket
 from src.database.models import KBArticle, Ticket, utcnow
 from src.database.repositories.pg_terms import selective_tsquery
 from src.database.repositories.sqlite_terms import selective_match
+from src.database.session import Executor, dialect_name
 
 MAX_QUERY_TERMS = 30
 SNIPPET_CHARS = 200
@@ -57,6 +57,15 @@ _STOPWORDS = frozenset(
     "through to too under until up very was we were what when where which while who why will "
     "with would you your hi hello thanks thank regards dear".split()
 )
+# Columns, not entities: loading ORM objects cost more than the search itself.
+_TICKET_HIT = (
+    Ticket.ticket_id,
+    Ticket.subject,
+    Ticket.resolution,
+    Ticket.status,
+    Ticket.display_id,
+)
+_AnySelect = Select[*tuple[Any, ...]]
 _OPTIONAL_TICKET_FIELDS = ("display_id", "status", "category", "resolution", "resolved_at")
 
 
@@ -88,7 +97,7 @@ def query_terms(text: str) -> list[str]:
 
 
 async def search_similar_tickets(
-    session: AsyncSession,
+    session: Executor,
     *,
     tenant_id: str,
     text: str,
@@ -118,12 +127,12 @@ async def search_similar_tickets(
     if found is None:
         return []
     match, stem = found
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_name(session)
     params: dict[str, Any] = {"q": match, "tenant_id": tenant_id, "limit": limit}
     if exclude_ticket_id is not None:
         params["exclude"] = exclude_ticket_id
     stmt = _search_statement(dialect, "tickets", exclude=exclude_ticket_id is not None, stem=stem)
-    rows = await session.scalars(stmt, params)
+    rows = (await session.execute(stmt, params)).all()
     return [
         SimilarTicket(
             ticket_id=row.ticket_id,
@@ -138,7 +147,7 @@ async def search_similar_tickets(
 
 
 async def search_kb(
-    session: AsyncSession, *, tenant_id: str, text: str, limit: int
+    session: Executor, *, tenant_id: str, text: str, limit: int
 ) -> list[KBArticleHit]:
     """Return the KB articles (the tenant's own and shared ones) that best match ``text``.
 
@@ -158,14 +167,14 @@ async def search_kb(
     if found is None:
         return []
     match, stem = found
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_name(session)
     stmt = _search_statement(dialect, "kb_articles", exclude=False, stem=stem)
-    rows = await session.scalars(stmt, {"q": match, "tenant_id": tenant_id, "limit": limit})
+    rows = (await session.execute(stmt, {"q": match, "tenant_id": tenant_id, "limit": limit})).all()
     return [KBArticleHit(r.title, r.url, make_snippet(r.body, terms)) for r in rows]
 
 
 async def _match_text(
-    session: AsyncSession, table_name: str, terms: Sequence[str]
+    session: Executor, table_name: str, terms: Sequence[str]
 ) -> tuple[str, bool] | None:
     """What to match and whether PostgreSQL must stem it; None when nothing is searchable.
 
@@ -173,7 +182,7 @@ async def _match_text(
     any. PostgreSQL: the query's selective lexemes (``pg_terms``), None when none survive
     stemming and stopwords.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         match = await selective_tsquery(session, table_name, terms)
         return None if match is None else (match.text, match.stem)
     fts_query = await selective_match(session, table_name, terms)
@@ -183,7 +192,7 @@ async def _match_text(
 @functools.cache
 def _search_statement(
     dialect: str, table_name: str, *, exclude: bool, stem: bool = False
-) -> Select[Any]:
+) -> _AnySelect:
     """The ranked search of ``table_name``, built once per shape.
 
     Building it cost more CPU than running it. ``stem`` (PostgreSQL): ``q`` holds words for
@@ -191,17 +200,17 @@ def _search_statement(
     ``tenant_id``, ``limit`` and, for tickets with ``exclude``, ``exclude``. Resolved tickets
     get ``RESOLVED_BOOST``.
     """
-    stmt: Select[Any]
+    stmt: _AnySelect
     boost: ColumnElement[float] | None = None
     if table_name == "tickets":
-        stmt = select(Ticket).where(Ticket.tenant_id == bindparam("tenant_id"))
+        stmt = select(*_TICKET_HIT).where(Ticket.tenant_id == bindparam("tenant_id"))
         if exclude:
             stmt = stmt.where(Ticket.ticket_id != bindparam("exclude"))
         weights = (2.0, 1.0, 0.5)
         resolved = func.trim(func.coalesce(Ticket.resolution, "")) != ""
         boost = case((resolved, RESOLVED_BOOST), else_=1.0)
     else:
-        stmt = select(KBArticle).where(
+        stmt = select(KBArticle.title, KBArticle.url, KBArticle.body).where(
             or_(KBArticle.tenant_id == bindparam("tenant_id"), KBArticle.tenant_id.is_(None))
         )
         weights = (2.0, 1.0, 1.0)
@@ -253,7 +262,7 @@ def make_snippet(body: str, terms: Sequence[str], *, width: int = SNIPPET_CHARS)
 
 
 async def upsert_ticket(
-    session: AsyncSession,
+    session: Executor,
     *,
     tenant_id: str,
     ticket_id: str,
@@ -306,7 +315,7 @@ def _upsert_statement(dialect: str, *, dated: bool) -> Any:
 
 
 async def upsert_tickets(
-    session: AsyncSession, *, tenant_id: str, records: Sequence[TicketRecord]
+    session: Executor, *, tenant_id: str, records: Sequence[TicketRecord]
 ) -> None:
     """Insert or update many tickets of one tenant with ``INSERT ... ON CONFLICT DO UPDATE``.
 
@@ -316,7 +325,7 @@ async def upsert_tickets(
     ``ticket_id`` values must be distinct within one call (PostgreSQL refuses to update a
     row twice in one statement).
     """
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_name(session)
     now = utcnow()
     for dated in (True, False):
         rows = [

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from src.database.models import EnhancementHistory, utcnow
+from src.database.session import Executor
 
 H = EnhancementHistory
 # The hot-path UPDATEs (claim, finish, mark_enqueued) are Core statements on the table: given
@@ -143,7 +144,7 @@ def _claim_statement() -> Any:
     )
 
 
-async def claim(session: AsyncSession, *, job_id: str, lease_seconds: float) -> ClaimedJob | None:
+async def claim(session: Executor, *, job_id: str, lease_seconds: float) -> ClaimedJob | None:
     """Take ownership of ``job_id`` if claimable; None when another worker has it or it ended."""
     now = utcnow()
     token = str(uuid.uuid4())
@@ -169,7 +170,7 @@ def _finish_statement(columns: tuple[str, ...]) -> Any:
     )
 
 
-async def finish(session: AsyncSession, *, job: ClaimedJob, outcome: JobOutcome) -> bool:
+async def finish(session: Executor, *, job: ClaimedJob, outcome: JobOutcome) -> bool:
     """Record an attempt's outcome; False if the lease was lost to another worker meanwhile."""
     values: dict[str, Any] = {
         **outcome.values,

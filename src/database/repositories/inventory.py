@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, and_, or_, select
 
 from src.context import AssetMatch, IPLookupResult, NetworkMatch
 from src.database.ipkeys import ip_key, network_keys
 from src.database.models import Asset, Network
+from src.database.session import Executor
 
 Target = IPv4Address | IPv6Address | IPv4Network | IPv6Network
 
@@ -25,10 +25,32 @@ Target = IPv4Address | IPv6Address | IPv4Network | IPv6Network
 MAX_MATCHES_PER_RANGE = 20
 _BATCH = 100
 _T = TypeVar("_T")
+_Row = Row[*tuple[Any, ...]]
+# Rows, not ORM objects: nothing is written back, and loading entities cost more than the query.
+_ASSET_COLUMNS = (
+    Asset.ip,
+    Asset.ip_key,
+    Asset.hostname,
+    Asset.asset_type.label("asset_type"),  # the column is named "type"
+    Asset.owner,
+    Asset.location,
+    Asset.criticality,
+)
+_NETWORK_COLUMNS = (
+    Network.id,
+    Network.cidr,
+    Network.start_key,
+    Network.end_key,
+    Network.prefix_len,
+    Network.name,
+    Network.site,
+    Network.vlan,
+    Network.owner,
+)
 
 
 async def lookup_ips(
-    session: AsyncSession, *, tenant_id: str, targets: Sequence[Target]
+    session: Executor, *, tenant_id: str, targets: Sequence[Target]
 ) -> IPLookupResult:
     """Find the tenant's assets and networks for addresses and ranges taken from a ticket.
 
@@ -86,44 +108,44 @@ def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
 
 
 async def _assets(
-    session: AsyncSession, tenant_id: str, ranges: dict[Target, tuple[str, str]]
-) -> list[Asset]:
+    session: Executor, tenant_id: str, ranges: dict[Target, tuple[str, str]]
+) -> list[_Row]:
     """Assets at the exact addresses (batched) plus the first few inside each range."""
-    found: list[Asset] = []
+    found: list[_Row] = []
     keys = [start for target, (start, _end) in ranges.items() if _is_address(target)]
     for batch in _batches(keys):
-        stmt = select(Asset).where(Asset.tenant_id == tenant_id, Asset.ip_key.in_(batch))
-        found.extend(await session.scalars(stmt.order_by(Asset.ip_key, Asset.id)))
+        stmt = select(*_ASSET_COLUMNS).where(Asset.tenant_id == tenant_id, Asset.ip_key.in_(batch))
+        found.extend((await session.execute(stmt.order_by(Asset.ip_key, Asset.id))).all())
     for target, (start, end) in ranges.items():
         if _is_address(target):
             continue
         # One bounded query per range: a LIMIT cannot be shared across ranges.
         stmt = (
-            select(Asset)
+            select(*_ASSET_COLUMNS)
             .where(Asset.tenant_id == tenant_id, Asset.ip_key.between(start, end))
             .order_by(Asset.ip_key, Asset.id)
             .limit(MAX_MATCHES_PER_RANGE)
         )
-        found.extend(await session.scalars(stmt))
+        found.extend((await session.execute(stmt)).all())
     return found
 
 
 async def _networks(
-    session: AsyncSession, tenant_id: str, ranges: Sequence[tuple[str, str]]
-) -> list[Network]:
+    session: Executor, tenant_id: str, ranges: Sequence[tuple[str, str]]
+) -> list[_Row]:
     """Networks overlapping any of ``ranges`` (containment is the single-address case)."""
-    found: dict[int, Network] = {}
+    found: dict[int, _Row] = {}
     for batch in _batches(ranges):
         overlaps = [
             and_(Network.start_key <= end, Network.end_key >= start) for start, end in batch
         ]
-        stmt = select(Network).where(Network.tenant_id == tenant_id, or_(*overlaps))
-        for network in await session.scalars(stmt.order_by(Network.id)):
+        stmt = select(*_NETWORK_COLUMNS).where(Network.tenant_id == tenant_id, or_(*overlaps))
+        for network in (await session.execute(stmt.order_by(Network.id))).all():
             found.setdefault(network.id, network)
     return list(found.values())
 
 
-def _asset_match(asset: Asset) -> AssetMatch:
+def _asset_match(asset: _Row) -> AssetMatch:
     return AssetMatch(
         ip=asset.ip,
         hostname=asset.hostname,
@@ -134,7 +156,7 @@ def _asset_match(asset: Asset) -> AssetMatch:
     )
 
 
-def _network_match(ip: str, network: Network) -> NetworkMatch:
+def _network_match(ip: str, network: _Row) -> NetworkMatch:
     return NetworkMatch(
         ip=ip,
         cidr=network.cidr,

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from src.database.session import Executor, database_key
 
 FILTER_BUDGET = 0.02
 # Ranking this many rows costs ~15 ms; a smaller table may match them all.
@@ -130,9 +131,7 @@ def choose_filter(lexemes: Sequence[tuple[str, int, float]], table_rows: float) 
     return (" | " if joiner == "or" else " & ").join(_quote(lexeme) for lexeme in kept)
 
 
-async def selective_tsquery(
-    session: AsyncSession, table: str, terms: Sequence[str]
-) -> PgMatch | None:
+async def selective_tsquery(session: Executor, table: str, terms: Sequence[str]) -> PgMatch | None:
     """What to search ``table`` with for ``terms``; None when nothing is searchable.
 
     A small table is searched for every term (the statement stems them); otherwise the
@@ -153,9 +152,9 @@ async def selective_tsquery(
     return None if chosen is None else PgMatch(chosen, stem=False)
 
 
-async def table_statistics(session: AsyncSession, table: str) -> TableStats:
+async def table_statistics(session: Executor, table: str) -> TableStats:
     """``table``'s search statistics, read at most every ``STATS_TTL_SECONDS`` per process."""
-    key = (str(session.get_bind().engine.url), table)
+    key = (database_key(session), table)
     cached = _table_stats.get(key)
     now = time.monotonic()
     if cached is not None and now - cached.seen < STATS_TTL_SECONDS:
@@ -176,7 +175,7 @@ async def table_statistics(session: AsyncSession, table: str) -> TableStats:
     return stats
 
 
-async def _stemmed(session: AsyncSession, terms: Sequence[str]) -> dict[str, tuple[str, ...]]:
+async def _stemmed(session: Executor, terms: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Each term's lexemes under the ``english`` configuration; unseen terms cost one query."""
     # A number is its own lexeme (the parser's ``uint``, no stemming): ticket numbers, error
     # codes and address parts, new in almost every ticket, need no query.

@@ -19,7 +19,6 @@ import time
 from collections.abc import Sequence
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.database.repositories.pg_terms import (
     MAX_CACHED_TERMS,
@@ -27,6 +26,7 @@ from src.database.repositories.pg_terms import (
     STATS_TTL_SECONDS,
     choose_terms,
 )
+from src.database.session import Executor, database_key
 
 _TABLES = {"tickets": "tickets_fts", "kb_articles": "kb_articles_fts"}
 _PROBE = "enhancer_stem_probe"
@@ -41,11 +41,11 @@ def fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-async def selective_match(session: AsyncSession, table: str, terms: Sequence[str]) -> str | None:
+async def selective_match(session: Executor, table: str, terms: Sequence[str]) -> str | None:
     """The FTS5 query to search ``table`` with for ``terms``; None when no row can match."""
     if not terms:
         return None
-    database = str(session.get_bind().engine.url)
+    database = database_key(session)
     rows = await _table_rows(session, database, table)
     if rows <= SMALL_TABLE_ROWS:
         return " OR ".join(fts_phrase(term) for term in terms)
@@ -66,7 +66,7 @@ async def selective_match(session: AsyncSession, table: str, terms: Sequence[str
     return f" {joiner.upper()} ".join(fts_phrase(words[stem]) for stem in kept)
 
 
-async def _table_rows(session: AsyncSession, database: str, table: str) -> int:
+async def _table_rows(session: Executor, database: str, table: str) -> int:
     """About how many rows ``table`` has (its highest id), read every ``STATS_TTL_SECONDS``."""
     key = (database, table)
     now = time.monotonic()
@@ -79,7 +79,7 @@ async def _table_rows(session: AsyncSession, database: str, table: str) -> int:
 
 
 async def _row_counts(
-    session: AsyncSession, database: str, table: str, stems: Sequence[str]
+    session: Executor, database: str, table: str, stems: Sequence[str]
 ) -> dict[str, int]:
     """How many rows of ``table`` hold each stem; stems not seen lately cost one statement."""
     now = time.monotonic()
@@ -113,7 +113,7 @@ async def _row_counts(
     return found
 
 
-async def _stemmed(session: AsyncSession, terms: Sequence[str]) -> dict[str, str]:
+async def _stemmed(session: Executor, terms: Sequence[str]) -> dict[str, str]:
     """Each term's stem, from FTS5's tokenizer; words not seen before cost three statements."""
     missing = [term for term in terms if term not in _stems]
     if missing:
