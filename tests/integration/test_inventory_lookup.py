@@ -5,6 +5,7 @@ from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.context import IPLookupResult
 from src.database.ipkeys import ip_key, network_keys
@@ -76,9 +77,16 @@ async def factory(db_url: str, tmp_path: Path) -> AsyncIterator[SessionFactory]:
 
 
 async def lookup(factory: SessionFactory, *targets: str, tenant_id: str = "acme") -> IPLookupResult:
+    """The lookup through an ORM session and through a bare connection (the worker's way)."""
     parsed: list[Target] = [ip_network(t) if "/" in t else ip_address(t) for t in targets]
     async with factory() as session:
-        return await lookup_ips(session, tenant_id=tenant_id, targets=parsed)
+        through_session = await lookup_ips(session, tenant_id=tenant_id, targets=parsed)
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        async with engine.connect() as conn:
+            through_connection = await lookup_ips(conn, tenant_id=tenant_id, targets=parsed)
+    assert through_connection == through_session
+    return through_session
 
 
 async def test_address_matches_asset_and_containing_networks_most_specific_first(
