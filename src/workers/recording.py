@@ -58,7 +58,7 @@ def failure_outcome(
     job: ClaimedJob, failure: JobFailure, settings: Settings, values: dict[str, Any]
 ) -> JobOutcome:
     """Retry a retryable failure later (up to ``ENHANCEMENT_MAX_RETRIES``), else fail the job."""
-    retries_used = job.attempts - 1
+    retries_used = job.attempts - job.retry_base - 1  # since the last operator re-queue
     if failure.retryable and retries_used < settings.enhancement_max_retries:
         delay = max(settings.enhancement_retry_delay, failure.retry_after or 0.0)
         return JobOutcome(

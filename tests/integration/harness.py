@@ -78,11 +78,14 @@ class RunningAPI:
             headers={"X-Webhook-Secret": secret},
         )
 
+    def admin_headers(self) -> dict[str, str]:
+        """The admin token's ``Authorization`` header."""
+        assert self.settings.admin_api_token is not None
+        return {"Authorization": f"Bearer {self.settings.admin_api_token.get_secret_value()}"}
+
     def admin_get(self, path: str, **params: Any) -> httpx.Response:
         """GET an admin route with the admin token."""
-        assert self.settings.admin_api_token is not None
-        token = self.settings.admin_api_token.get_secret_value()
-        return self.client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        return self.client.get(path, params=params, headers=self.admin_headers())
 
     def history(self, correlation_id: str) -> dict[str, Any]:
         """The job's history row, through the admin API."""

@@ -106,7 +106,7 @@ def test_sdp_503_then_success(settings: Settings, sdp: RunningSDP) -> None:
     assert len(sdp.state.calls_to("GET", f"/requests/{ticket}")) == 2
 
 
-def test_sdp_outage_retries_the_job_later_then_fails_with_message(
+def test_sdp_outage_retries_the_job_later_then_fails_and_a_requeue_gets_every_retry_again(
     settings: Settings, sdp: RunningSDP
 ) -> None:
     settings = make_settings(
@@ -120,11 +120,22 @@ def test_sdp_outage_retries_the_job_later_then_fails_with_message(
     ticket = sdp.state.add_request(SUBJECT, description=DESCRIPTION)
     sdp.state.fail_next("GET", 503, times=10)
     with running_api(settings) as api:
-        row = api.wait_for(api.webhook(ticket).json()["correlation_id"])
-    assert row["status"] == "failed"
-    assert row["attempts"] == 2  # first run + one job-level retry
-    assert row["error_message"] == "ServiceDesk API returned 503 Service Unavailable"
-    assert len(sdp.state.calls_to("GET", f"/requests/{ticket}")) == 4  # 2 attempts x 2 calls
+        cid = api.webhook(ticket).json()["correlation_id"]
+        row = api.wait_for(cid)
+        assert row["status"] == "failed"
+        assert row["attempts"] == 2  # first run + one job-level retry
+        assert row["error_message"] == "ServiceDesk API returned 503 Service Unavailable"
+        assert len(sdp.state.calls_to("GET", f"/requests/{ticket}")) == 4  # 2 attempts x 2 calls
+
+        requeued = api.client.post(
+            f"/api/v1/enhancements/{cid}/requeue", headers=api.admin_headers()
+        )
+        assert requeued.status_code == 200, requeued.text
+        again = api.wait_for(cid)
+    # The re-queued job had its whole retry budget again: a run and one retry, as at first.
+    assert again["status"] == "failed"
+    assert again["attempts"] == 4
+    assert len(sdp.state.calls_to("GET", f"/requests/{ticket}")) == 8
 
 
 def test_rerun_after_worker_died_post_write_back_posts_no_second_note(

@@ -37,6 +37,7 @@ class ClaimedJob:
     ticket_id: str
     attempts: int
     lease_token: str
+    retry_base: int = 0  # ``attempts`` at the last operator re-queue
 
 
 @dataclass(slots=True)
@@ -140,7 +141,7 @@ def _claim_statement() -> Any:
             started_at=func.coalesce(c.started_at, now),
             next_attempt_at=None,
         )
-        .returning(c.correlation_id, c.tenant_id, c.ticket_id, c.attempts)
+        .returning(c.correlation_id, c.tenant_id, c.ticket_id, c.attempts, c.retry_base)
     )
 
 
@@ -157,7 +158,15 @@ async def claim(session: Executor, *, job_id: str, lease_seconds: float) -> Clai
     row = (await session.execute(_claim_statement(), params)).one_or_none()
     if row is None:
         return None
-    return ClaimedJob(job_id, row.correlation_id, row.tenant_id, row.ticket_id, row.attempts, token)
+    return ClaimedJob(
+        job_id,
+        row.correlation_id,
+        row.tenant_id,
+        row.ticket_id,
+        row.attempts,
+        token,
+        row.retry_base,
+    )
 
 
 @functools.cache
@@ -197,10 +206,11 @@ async def requeue(session: AsyncSession, *, job_id: str) -> bool:
     Returns False if the job is processing or another live job exists for the same ticket
     (``src.database.repositories.requeue.refusal`` says which).
 
-    A job that already ran keeps ``attempts = 1``, never 0: its next claim is then attempt 2,
-    so ``write_back`` first looks for a note carrying the correlation ID and adopts it instead
-    of posting a second one (a re-queued completed job never writes twice). The job-level
-    retry budget starts over. ``enqueued_at`` is cleared so the dispatcher publishes it.
+    ``attempts`` keeps counting (a job that already ran makes attempt 2 or later next, so
+    ``write_back`` first looks for a note carrying the correlation ID and adopts it instead of
+    posting a second one: a re-queued completed job never writes twice). ``retry_base`` is set
+    to it, so the job-level retry budget (``ENHANCEMENT_MAX_RETRIES``) starts over in full.
+    ``enqueued_at`` is cleared so the dispatcher publishes it.
     """
     row = await session.scalar(select(H).where(H.job_id == job_id))
     if row is None or row.status == "processing":
@@ -211,7 +221,7 @@ async def requeue(session: AsyncSession, *, job_id: str) -> bool:
         return False
     # Due now: the backlog's age counts from the re-queue, not from the job's creation.
     row.status, row.dedupe_key, row.next_attempt_at = "pending", key, utcnow()
-    row.error_message, row.completed_at, row.attempts = None, None, min(row.attempts, 1)
+    row.error_message, row.completed_at, row.retry_base = None, None, row.attempts
     row.enqueued_at, row.lease_token, row.lease_expires_at = None, None, None
     return True
 
