@@ -155,7 +155,11 @@ async def test_a_large_table_search_reuses_statistics_and_stems(
         # Known words, a new number: the number is its own lexeme, nothing else is asked.
         second = await search("printer problem 777")
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        # A word in no row among common ones: AND-ed with them it finds nothing, so the
+        # common words are searched without it (its statistics were only an upper bound).
+        unknown = await search("Printer problem zzqx")
     finally:
         await engine.dispose()
     assert second == ["777"]
     assert len(statements) == 1 and "ts_rank" in statements[0]
+    assert len(unknown) == 3

@@ -4,6 +4,7 @@ from src.database.repositories.pg_terms import (
     FILTER_BUDGET,
     MAX_FILTER_TERMS,
     MAX_RANKED_ROWS,
+    choose_fallback,
     choose_filter,
 )
 
@@ -45,3 +46,15 @@ def test_a_small_table_keeps_every_term() -> None:
     lexemes = [("vpn", 1, 0.5), ("slow", 2, 0.3), ("user", 3, 0.4)]
     assert choose_filter(lexemes, MAX_RANKED_ROWS / 2) == "'slow' | 'user' | 'vpn'"
     assert choose_filter(lexemes, 0) == "'slow' | 'user' | 'vpn'"  # never analysed
+
+
+def test_an_and_with_an_unlisted_lexeme_has_a_fallback_of_listed_ones() -> None:
+    # A small vocabulary: "zzq" is unlisted, so it got the floor (0.3) but may be in no row.
+    lexemes = [("vpn", 1, 0.5), ("slow", 2, 0.3), ("zzq", 3, 0.3), ("user", 4, 0.4)]
+    assert choose_filter(lexemes, LARGE) == "'slow' & 'zzq' & 'user'"
+    listed = {"vpn", "slow", "user"}
+    assert choose_fallback(lexemes, LARGE, listed) == "'slow' & 'user' & 'vpn'"
+    assert choose_fallback(lexemes, LARGE, set()) == "'slow' | 'zzq' | 'user'"  # none listed
+    assert choose_fallback(lexemes, LARGE, listed | {"zzq"}) is None  # every one is counted
+    rare = [("fuser", 1, 0.001), ("zzq", 2, 0.3)]
+    assert choose_fallback(rare, LARGE, {"fuser"}) is None  # an OR finds what any word finds

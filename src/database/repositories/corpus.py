@@ -39,7 +39,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from src.context import KBArticle as KBArticleHit
 from src.context import SimilarTicket
 from src.database.models import KBArticle, Ticket, utcnow
-from src.database.repositories.pg_terms import selective_tsquery
+from src.database.repositories.pg_terms import PgMatch, selective_tsquery
 from src.database.repositories.sqlite_terms import selective_match
 from src.database.session import Executor, dialect_name
 
@@ -123,16 +123,10 @@ async def search_similar_tickets(
     terms = query_terms(text)
     if not terms or limit <= 0:
         return []
-    found = await _match_text(session, "tickets", terms)
-    if found is None:
-        return []
-    match, stem = found
-    dialect = dialect_name(session)
-    params: dict[str, Any] = {"q": match, "tenant_id": tenant_id, "limit": limit}
+    params: dict[str, Any] = {"tenant_id": tenant_id, "limit": limit}
     if exclude_ticket_id is not None:
         params["exclude"] = exclude_ticket_id
-    stmt = _search_statement(dialect, "tickets", exclude=exclude_ticket_id is not None, stem=stem)
-    rows = (await session.execute(stmt, params)).all()
+    rows = await _ranked_rows(session, "tickets", terms, params)
     return [
         SimilarTicket(
             ticket_id=row.ticket_id,
@@ -163,30 +157,40 @@ async def search_kb(
     terms = query_terms(text)
     if not terms or limit <= 0:
         return []
-    found = await _match_text(session, "kb_articles", terms)
-    if found is None:
-        return []
-    match, stem = found
-    dialect = dialect_name(session)
-    stmt = _search_statement(dialect, "kb_articles", exclude=False, stem=stem)
-    rows = (await session.execute(stmt, {"q": match, "tenant_id": tenant_id, "limit": limit})).all()
+    rows = await _ranked_rows(
+        session, "kb_articles", terms, {"tenant_id": tenant_id, "limit": limit}
+    )
     return [KBArticleHit(r.title, r.url, make_snippet(r.body, terms)) for r in rows]
 
 
-async def _match_text(
-    session: Executor, table_name: str, terms: Sequence[str]
-) -> tuple[str, bool] | None:
-    """What to match and whether PostgreSQL must stem it; None when nothing is searchable.
+async def _ranked_rows(
+    session: Executor, table_name: str, terms: Sequence[str], params: dict[str, Any]
+) -> Sequence[Any]:
+    """The best rows of ``table_name`` for ``terms`` (``params``: the statement's others)."""
+    found = await _match_text(session, table_name, terms)
+    if found is None:
+        return []
+    dialect = dialect_name(session)
+    exclude = "exclude" in params
+    stmt = _search_statement(dialect, table_name, exclude=exclude, stem=found.stem)
+    rows = (await session.execute(stmt, {**params, "q": found.text})).all()
+    if not rows and found.fallback is not None:
+        stmt = _search_statement(dialect, table_name, exclude=exclude)
+        rows = (await session.execute(stmt, {**params, "q": found.fallback})).all()
+    return rows
+
+
+async def _match_text(session: Executor, table_name: str, terms: Sequence[str]) -> PgMatch | None:
+    """What to match (``PgMatch.stem``: PostgreSQL must stem it); None: nothing is searchable.
 
     SQLite: an FTS5 query of the selective words (``sqlite_terms``), None when no row holds
     any. PostgreSQL: the query's selective lexemes (``pg_terms``), None when none survive
-    stemming and stopwords.
+    stemming and stopwords, with a fallback when they may find nothing.
     """
     if dialect_name(session) == "postgresql":
-        match = await selective_tsquery(session, table_name, terms)
-        return None if match is None else (match.text, match.stem)
+        return await selective_tsquery(session, table_name, terms)
     fts_query = await selective_match(session, table_name, terms)
-    return None if fts_query is None else (fts_query, False)
+    return None if fts_query is None else PgMatch(fts_query, stem=False)
 
 
 @functools.cache

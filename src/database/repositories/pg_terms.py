@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import String, bindparam, text
@@ -59,10 +59,14 @@ _stems: dict[str, tuple[str, ...]] = {}  # search term -> its lexemes (none for 
 
 @dataclass(frozen=True, slots=True)
 class PgMatch:
-    """What to search with: a tsquery of lexemes, or (``stem``) of words PostgreSQL must stem."""
+    """What to search with: a tsquery of lexemes, or (``stem``) of words PostgreSQL must stem.
+
+    ``fallback``: lexemes to search instead if ``text`` finds nothing (``choose_fallback``).
+    """
 
     text: str
     stem: bool
+    fallback: str | None = None
 
 
 _TABLE_STATISTICS = text(
@@ -125,10 +129,31 @@ def choose_terms(
 def choose_filter(lexemes: Sequence[tuple[str, int, float]], table_rows: float) -> str | None:
     """The tsquery text for the lexemes ``choose_terms`` keeps; None when there is none."""
     chosen = choose_terms(lexemes, table_rows)
-    if chosen is None:
+    return None if chosen is None else _tsquery(*chosen)
+
+
+def choose_fallback(
+    lexemes: Sequence[tuple[str, int, float]], table_rows: float, listed: Collection[str]
+) -> str | None:
+    """What to search instead when ``choose_filter``'s query finds nothing; None: no such case.
+
+    A lexeme the statistics do not list (``listed``) got the floor frequency, an upper bound
+    that a small vocabulary makes high: AND-ed, it usually narrows the search to the few right
+    rows, but it may be in no row at all. Then the AND of listed lexemes only is searched or,
+    when none is listed, the rarest words OR-ed.
+    """
+    chosen = choose_terms(lexemes, table_rows)
+    if chosen is None or chosen[1] == "or" or all(lexeme in listed for lexeme in chosen[0]):
         return None
-    kept, joiner = chosen
-    return (" | " if joiner == "or" else " & ").join(_quote(lexeme) for lexeme in kept)
+    known = choose_terms([item for item in lexemes if item[0] in listed], table_rows)
+    if known is None:
+        ranked = sorted(lexemes, key=lambda item: (item[2], item[1]))
+        known = [lexeme for lexeme, _, _ in ranked[:MAX_AND_TERMS]], "or"
+    return _tsquery(*known)
+
+
+def _tsquery(lexemes: Sequence[str], joiner: str) -> str:
+    return (" | " if joiner == "or" else " & ").join(_quote(lexeme) for lexeme in lexemes)
 
 
 async def selective_tsquery(session: Executor, table: str, terms: Sequence[str]) -> PgMatch | None:
@@ -148,8 +173,11 @@ async def selective_tsquery(session: Executor, table: str, terms: Sequence[str])
             if lexeme not in lexemes:
                 freq = stats.frequencies.get(lexeme, stats.floor)
                 lexemes[lexeme] = (lexeme, position, freq)
-    chosen = choose_filter(list(lexemes.values()), max(stats.rows, 0.0))
-    return None if chosen is None else PgMatch(chosen, stem=False)
+    found, rows = list(lexemes.values()), max(stats.rows, 0.0)
+    chosen = choose_filter(found, rows)
+    if chosen is None:
+        return None
+    return PgMatch(chosen, stem=False, fallback=choose_fallback(found, rows, stats.frequencies))
 
 
 async def table_statistics(session: Executor, table: str) -> TableStats:
