@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import inspect
+from sqlalchemy.engine import Inspector
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from src.database.migrate import downgrade, upgrade
@@ -21,15 +23,19 @@ CORE_TABLES = {
 }
 
 
-def _tables(url: str) -> set[str]:
-    async def read() -> set[str]:
+def _inspected(url: str, read: Callable[[Inspector], set[str]]) -> set[str]:
+    async def run() -> set[str]:
         engine = create_async_engine(url)
         async with engine.connect() as conn:
-            names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            names = await conn.run_sync(lambda c: read(inspect(c)))
         await engine.dispose()
         return names
 
-    return asyncio.run(read())
+    return asyncio.run(run())
+
+
+def _tables(url: str) -> set[str]:
+    return _inspected(url, lambda found: set(found.get_table_names()))
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -43,16 +49,7 @@ def test_upgrade_downgrade_upgrade(dialect: str, request: pytest.FixtureRequest)
 
 
 def _columns(url: str, table: str) -> set[str]:
-    async def read() -> set[str]:
-        engine = create_async_engine(url)
-        async with engine.connect() as conn:
-            names = await conn.run_sync(
-                lambda c: {col["name"] for col in inspect(c).get_columns(table)}
-            )
-        await engine.dispose()
-        return names
-
-    return asyncio.run(read())
+    return _inspected(url, lambda found: {col["name"] for col in found.get_columns(table)})
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
