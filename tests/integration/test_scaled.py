@@ -7,7 +7,7 @@ from pathlib import Path
 
 from src.config import Settings
 from tests.fakes.sdp import RunningSDP
-from tests.integration.harness import add_tenant, running_api
+from tests.integration.harness import add_tenant, running_api, seed_samples
 from tests.integration.scaled import PrivateRedis, celery_workers, wait_all
 
 
@@ -15,14 +15,21 @@ def test_webhooks_complete_through_celery_worker_on_postgres(
     scaled_settings: Settings, sdp: RunningSDP, tmp_path: Path
 ) -> None:
     add_tenant(scaled_settings, sdp)
-    tickets = [sdp.state.add_request(f"VPN down {i}", description="10.1.2.3") for i in range(5)]
+    seed_samples(scaled_settings)
+    tickets = [
+        sdp.state.add_request(f"VPN down {i}", description="The VPN via 10.20.30.40 drops")
+        for i in range(5)
+    ]
     with celery_workers(scaled_settings, tmp_path) as workers, running_api(scaled_settings) as api:
         cids = [api.webhook(t).json()["correlation_id"] for t in tickets]
         rows = wait_all(api, cids)
         logs = workers.logs()
     assert [r["status"] for r in rows] == ["completed"] * 5, logs
+    # Every context source answered on PostgreSQL, through the worker's own connections.
+    assert [r["context_nodes_success"] for r in rows] == [3] * 5, rows[0]["node_details"]
     for ticket in tickets:
-        assert len(sdp.state.notes_for(ticket)) == 1
+        [note] = sdp.state.notes_for(ticket)
+        assert "vpn-gw-01" in str(note)  # the asset the inventory holds for 10.20.30.40
 
 
 def test_redis_down_while_webhooks_arrive_loses_nothing(
