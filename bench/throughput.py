@@ -8,7 +8,8 @@ Baseline, measured in the same run: the same number of calls sent straight to th
 the same concurrency, i.e. the ceiling the LLM latency allows. Prints steady-state
 enhancements/s (10th-90th percentile of completion times), its ratio to the baseline, peak jobs
 in flight and the peak RSS of the process running the jobs. Targets: ≥ 40/s, ≥ 80 in flight,
-RSS < 300 MB.
+RSS < 300 MB. It also prints how long a fixed Python loop took before and after the run, so a
+slow spell of the machine can be told from a slower product.
 """
 
 from __future__ import annotations
@@ -56,6 +57,19 @@ def _children(pid: int) -> list[int]:
         for child in map(int, children):
             found += [child, *_children(child)]
     return found
+
+
+def _machine_speed() -> float:
+    """CPU seconds of a fixed 10-million-step Python loop: how fast this machine is right now.
+
+    This machine's speed drifts by up to two times within an hour; printed beside the results,
+    it tells a slow spell from a slower product.
+    """
+    started = time.process_time()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    return time.process_time() - started
 
 
 def _rss_mb(pid: int) -> float:
@@ -153,6 +167,7 @@ def main() -> None:
     parser.add_argument("--llm-latency", type=float, default=2.0)
     args = parser.parse_args()
     procs: list[subprocess.Popen[bytes]] = []
+    speed_before = _machine_speed()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         fakes = subprocess.Popen(
             [
@@ -245,6 +260,10 @@ def main() -> None:
     print(
         f"[{args.mode}] {args.jobs} jobs, concurrency {args.concurrency}, "
         f"LLM latency {args.llm_latency}s"
+    )
+    print(
+        f"[{args.mode}] machine speed: 10 million additions in a Python function took "
+        f"{speed_before:.2f} s before the run and {_machine_speed():.2f} s after"
     )
     print(f"[{args.mode}] baseline (direct LLM calls, same concurrency): {baseline:.1f}/s")
     print(
