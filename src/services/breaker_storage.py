@@ -5,8 +5,10 @@ guarded call and writes ``fail_counter = 0`` after every success. In a worker th
 the event loop that carries every job in flight (profiling showed them at ~10 % of the worker's
 CPU). So the state is read at most once per ``state_ttl`` (a quarter second) per process: an
 outage seen by one process stops every other one's calls within that time; a change made here
-is seen here at once. Successes reset the shared failure counter at most once per ``ttl`` per
-process, and at once after a failure seen here.
+is seen here at once. A read that takes longer than ``SLOW_READ_SECONDS`` (a Redis that hangs
+rather than refuses: each read then blocks the loop for the client's socket timeout) makes the
+next one wait ``state_backoff`` (5 s). Successes reset the shared failure counter at most once
+per ``ttl`` per process, and at once after a failure seen here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ import time
 from datetime import datetime
 
 import pybreaker
+
+from src.logging import get_logger
+
+log = get_logger(__name__)
+SLOW_READ_SECONDS = 0.2  # a GET answers in under 1 ms; a hung Redis takes the 0.5 s timeout
 
 
 class ThrottledResetStorage(pybreaker.CircuitBreakerStorage):
@@ -26,12 +33,14 @@ class ThrottledResetStorage(pybreaker.CircuitBreakerStorage):
         *,
         ttl: float = 1.0,
         state_ttl: float = 0.25,
+        state_backoff: float = 5.0,
     ) -> None:
         super().__init__(inner.name)
         self._inner = inner
         self._ttl = ttl
         self._zero_until = 0.0  # the shared counter was 0 when last seen, until then
         self._state_ttl = state_ttl
+        self._state_backoff = state_backoff
         self._state = ""
         self._state_until = 0.0  # ``_state`` was read (or written) less than state_ttl ago
 
@@ -41,7 +50,17 @@ class ThrottledResetStorage(pybreaker.CircuitBreakerStorage):
         now = time.monotonic()
         if now >= self._state_until:
             self._state = self._inner.state
-            self._state_until = now + self._state_ttl
+            took = time.monotonic() - now
+            wait = self._state_ttl
+            if took > SLOW_READ_SECONDS:
+                wait = self._state_backoff
+                log.warning(
+                    "breaker_state_read_slow",
+                    took_ms=round(took * 1000),
+                    next_read_in_s=wait,
+                    state=self._state,
+                )
+            self._state_until = now + took + wait
         return self._state
 
     @state.setter

@@ -75,3 +75,33 @@ def test_successes_call_redis_once_per_ttl(tmp_path: Path, redis_server: Private
         pass
     assert client.get(counter_key) == b"0"
     client.close()
+
+
+class _HangingStorage(pybreaker.CircuitMemoryStorage):
+    """A shared storage whose reads take as long as a Redis that hangs (its socket timeout)."""
+
+    def __init__(self, read_seconds: float) -> None:
+        super().__init__(pybreaker.STATE_CLOSED)
+        self.read_seconds, self.reads = read_seconds, 0
+
+    @property
+    def state(self) -> str:
+        self.reads += 1
+        time.sleep(self.read_seconds)
+        return str(super().state)
+
+    @state.setter
+    def state(self, state: str) -> None:
+        pybreaker.CircuitMemoryStorage.state.fset(self, state)  # type: ignore[attr-defined]
+
+
+def test_a_slow_shared_state_is_read_again_only_after_the_backoff() -> None:
+    slow = _HangingStorage(read_seconds=0.25)
+    storage = ThrottledResetStorage(slow, state_ttl=0.0, state_backoff=60)
+    assert [storage.state for _ in range(20)] == ["closed"] * 20
+    assert slow.reads == 1  # one slow read; the next waits the back-off, not state_ttl
+
+    fast = _HangingStorage(read_seconds=0.0)
+    storage = ThrottledResetStorage(fast, state_ttl=0.0, state_backoff=60)
+    assert [storage.state for _ in range(20)] == ["closed"] * 20
+    assert fast.reads == 20  # state_ttl 0: a quick read is repeated on every call
