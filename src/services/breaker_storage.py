@@ -5,9 +5,10 @@ guarded call and writes ``fail_counter = 0`` after every success. In a worker th
 the event loop that carries every job in flight (profiling showed them at ~10 % of the worker's
 CPU). So the state is read at most once per ``state_ttl`` (a quarter second) per process: an
 outage seen by one process stops every other one's calls within that time; a change made here
-is seen here at once. A read that takes longer than ``SLOW_READ_SECONDS`` (a Redis that hangs
-rather than refuses: each read then blocks the loop for the client's socket timeout) makes the
-next one wait ``state_backoff`` (5 s). Successes reset the shared failure counter at most once
+is seen here at once. A read that fails (Redis down) or takes longer than
+``SLOW_READ_SECONDS`` (a Redis that hangs: each read then blocks the loop for the client's socket
+timeout) is logged once and makes the next one wait ``state_backoff`` (5 s); meanwhile the last
+state seen stands (``closed`` if none). Successes reset the shared failure counter at most once
 per ``ttl`` per process, and at once after a failure seen here.
 """
 
@@ -17,6 +18,10 @@ import time
 from datetime import datetime
 
 import pybreaker
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from src.logging import get_logger
 
@@ -41,7 +46,7 @@ class ThrottledResetStorage(pybreaker.CircuitBreakerStorage):
         self._zero_until = 0.0  # the shared counter was 0 when last seen, until then
         self._state_ttl = state_ttl
         self._state_backoff = state_backoff
-        self._state = ""
+        self._state = pybreaker.STATE_CLOSED
         self._state_until = 0.0  # ``_state`` was read (or written) less than state_ttl ago
 
     @property
@@ -49,13 +54,18 @@ class ThrottledResetStorage(pybreaker.CircuitBreakerStorage):
         """The shared state, as read (or written here) within the last ``state_ttl``."""
         now = time.monotonic()
         if now >= self._state_until:
-            self._state = self._inner.state
+            error = None
+            try:
+                self._state = self._inner.state
+            except RedisError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:300]
             took = time.monotonic() - now
             wait = self._state_ttl
-            if took > SLOW_READ_SECONDS:
+            if error is not None or took > SLOW_READ_SECONDS:
                 wait = self._state_backoff
                 log.warning(
-                    "breaker_state_read_slow",
+                    "breaker_state_read_failed" if error else "breaker_state_read_slow",
+                    error=error,
                     took_ms=round(took * 1000),
                     next_read_in_s=wait,
                     state=self._state,
@@ -107,3 +117,46 @@ class ThrottledResetStorage(pybreaker.CircuitBreakerStorage):
     @opened_at.setter
     def opened_at(self, value: datetime) -> None:
         self._inner.opened_at = value
+
+
+class RedisBreakerState(pybreaker.CircuitRedisStorage):
+    """pybreaker's Redis storage, except that a failed read raises and start-up never does.
+
+    pybreaker's own storage logs a stack trace and answers ``closed`` for every failed read, so
+    the wrapper above could not tell Redis down from the breaker closed; and its constructor
+    writes the initial keys, so a worker built while Redis was down failed. Here a failed read
+    raises ``RedisError`` (``ThrottledResetStorage`` backs off), and the initial keys are
+    written later when they cannot be written now (the first read that finds no state does).
+    """
+
+    def _initialize_redis_state(self, state: str) -> None:
+        try:
+            super()._initialize_redis_state(state)
+        except RedisError as exc:
+            log.warning("breaker_state_init_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+
+    @property
+    def state(self) -> str:
+        """The stored state; raises ``RedisError`` when Redis cannot be read."""
+        stored = self._redis.get(self._namespace("state"))
+        if stored is None:
+            self._initialize_redis_state(self._fallback_circuit_state)
+            return self._fallback_circuit_state
+        return stored.decode("utf-8") if isinstance(stored, bytes) else str(stored)
+
+    @state.setter
+    def state(self, state: str) -> None:
+        pybreaker.CircuitRedisStorage.state.fset(self, state)  # type: ignore[attr-defined]
+
+
+def redis_breaker_state(url: str, name: str) -> ThrottledResetStorage:
+    """The shared state of breaker ``name`` in the Redis at ``url``, as a worker uses it.
+
+    Its calls block the event loop, so they fail fast: 0.5 s timeouts and one immediate retry
+    (a pooled connection that Redis closed). redis-py's default, 10 retries with exponential
+    back-off, held the loop for seconds per call while Redis was down.
+    """
+    client = redis.Redis.from_url(
+        url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 1)
+    )
+    return ThrottledResetStorage(RedisBreakerState(pybreaker.STATE_CLOSED, client, namespace=name))

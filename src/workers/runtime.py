@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pybreaker
-import redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.config import Settings
@@ -20,14 +19,12 @@ from src.database.tenant_cache import TenantCache
 from src.graph.builder import GraphDeps, build_graph
 from src.nodes.sources import ContextSources, database_sources
 from src.nodes.synthesize import Synthesizer
-from src.services.breaker_storage import ThrottledResetStorage
+from src.services.breaker_storage import redis_breaker_state
 from src.services.circuit_breaker import BREAKER_NAME, make_llm_breaker
 from src.services.http import make_http_client
 from src.services.llm_synthesis import LLMSynthesizer
 from src.workers.runner import WorkerDeps, run_enhancement
 from src.workers.switches import LLM_FLAG, CachedFlag
-
-BREAKER_RESET_WRITE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +59,7 @@ def _shared_breaker_state(settings: Settings) -> pybreaker.CircuitBreakerStorage
     """
     if not settings.redis_url:
         return None
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
-    )
-    shared = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, client, namespace=BREAKER_NAME)
-    return ThrottledResetStorage(shared, ttl=BREAKER_RESET_WRITE_SECONDS)
+    return redis_breaker_state(settings.redis_url, BREAKER_NAME)
 
 
 def build_worker(

@@ -9,16 +9,20 @@ import pybreaker
 import pytest
 import redis
 
-from src.services.breaker_storage import ThrottledResetStorage
+from src.services.breaker_storage import (
+    RedisBreakerState,
+    ThrottledResetStorage,
+    redis_breaker_state,
+)
 from src.services.circuit_breaker import BREAKER_NAME, make_llm_breaker
 from tests.conftest import make_settings
-from tests.integration.scaled import PrivateRedis
+from tests.integration.scaled import PrivateRedis, free_port
 
 
 def _breaker(
     url: str, tmp_path: Path, ttl: float, state_ttl: float = 0.25
 ) -> pybreaker.CircuitBreaker:
-    shared = pybreaker.CircuitRedisStorage(
+    shared = RedisBreakerState(
         pybreaker.STATE_CLOSED, redis.Redis.from_url(url), namespace=BREAKER_NAME
     )
     settings = make_settings(tmp_path, breaker_fail_max=3, breaker_reset_seconds=60)
@@ -105,3 +109,27 @@ def test_a_slow_shared_state_is_read_again_only_after_the_backoff() -> None:
     storage = ThrottledResetStorage(fast, state_ttl=0.0, state_backoff=60)
     assert [storage.state for _ in range(20)] == ["closed"] * 20
     assert fast.reads == 20  # state_ttl 0: a quick read is repeated on every call
+
+
+def test_redis_down_keeps_the_last_state_seen_and_backs_off(redis_server: PrivateRedis) -> None:
+    client = redis.Redis.from_url(redis_server.url, socket_timeout=0.5)
+    shared = RedisBreakerState(pybreaker.STATE_CLOSED, client, namespace=BREAKER_NAME)
+    storage = ThrottledResetStorage(shared, state_ttl=0.0, state_backoff=60)
+    storage.state = pybreaker.STATE_OPEN  # written to Redis by this process
+    assert storage.state == "open"
+    redis_server.stop()
+    assert storage.state == "open"  # the read failed: the last state seen stands
+    redis_server.start()  # back, empty (no persistence): a new read would find "closed"
+    assert storage.state == "open"  # within the back-off nothing is read
+    client.close()
+
+
+def test_a_worker_starts_while_redis_is_down(tmp_path: Path) -> None:
+    storage = redis_breaker_state(f"redis://127.0.0.1:{free_port()}/0", BREAKER_NAME)
+    settings = make_settings(tmp_path, breaker_fail_max=3, breaker_reset_seconds=60)
+    breaker = make_llm_breaker(settings, state_storage=storage)
+    started = time.monotonic()
+    with breaker.calling():
+        pass  # the call goes through on the fallback state, closed
+    assert breaker.current_state == "closed"
+    assert time.monotonic() - started < 5  # no retry back-off sleeps while the loop waits
