@@ -7,13 +7,13 @@ with ``enhancer tenants add`` reaches running processes within the TTL.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 
 from src.database.crypto import SecretBox
 from src.database.repositories.tenants import Tenant, get_tenant
 from src.database.session import SessionFactory
+from src.database.single_flight import SingleFlight
 from src.errors import NotFoundError
 
 
@@ -25,8 +25,7 @@ class TenantCache:
     box: SecretBox
     ttl: float
     _entries: dict[str, tuple[float, Tenant | None]] = field(default_factory=dict)
-
-    _loading: dict[str, asyncio.Future[tuple[float, Tenant | None]]] = field(default_factory=dict)
+    _loads: SingleFlight[str, tuple[float, Tenant | None]] = field(default_factory=SingleFlight)
 
     async def get(self, tenant_id: str) -> Tenant:
         """The tenant; raises ``NotFoundError`` for an unknown id.
@@ -36,12 +35,7 @@ class TenantCache:
         """
         entry = self._entries.get(tenant_id)
         if entry is None or entry[0] < time.monotonic():
-            loading = self._loading.get(tenant_id)
-            if loading is None:
-                loading = asyncio.ensure_future(self._load(tenant_id))
-                self._loading[tenant_id] = loading
-                loading.add_done_callback(lambda _: self._loading.pop(tenant_id, None))
-            entry = await asyncio.shield(loading)
+            entry = await self._loads.run(tenant_id, lambda: self._load(tenant_id))
         if entry[1] is None:
             raise NotFoundError(f"Unknown tenant '{tenant_id}'")
         return entry[1]

@@ -7,13 +7,13 @@ restart. If the database cannot be read, the last known value is kept.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from src.database.repositories import flags
 from src.database.session import SessionFactory
+from src.database.single_flight import SingleFlight
 from src.logging import get_logger
 
 LLM_FLAG = flags.DISABLE_LLM_SYNTHESIS
@@ -30,19 +30,13 @@ class CachedFlag:
         self._ttl = ttl_seconds
         self._value = False
         self._read_at: float | None = None
-        self._loading: asyncio.Future[bool] | None = None
+        self._loads: SingleFlight[str, bool] = SingleFlight()
 
     async def __call__(self) -> bool:
         """The flag's value (False when never set); one read at a time serves every caller."""
         if self._read_at is not None and time.monotonic() - self._read_at < self._ttl:
             return self._value
-        if self._loading is None:
-            self._loading = asyncio.ensure_future(self._read())
-            self._loading.add_done_callback(self._loaded)
-        return await asyncio.shield(self._loading)
-
-    def _loaded(self, _: asyncio.Future[bool]) -> None:
-        self._loading = None
+        return await self._loads.run(self._name, self._read)
 
     async def _read(self) -> bool:
         try:

@@ -13,8 +13,9 @@ import httpx
 
 from src.config import Settings
 from src.database.crypto import SecretBox
+from src.database.repositories.corpus import search_similar_tickets
 from src.database.repositories.tenants import upsert_tenant
-from src.database.session import make_engine, make_session_factory, transaction
+from src.database.session import SessionFactory, make_engine, make_session_factory, transaction
 from src.main import build_app
 from src.nodes.sources import ContextSources
 from tests.fakes.sdp import RunningSDP
@@ -139,3 +140,17 @@ def seed_samples(settings: Settings, *, tenant_id: str = TENANT) -> None:
         await engine.dispose()
 
     asyncio.run(work())
+
+
+async def similar_ids(factory: SessionFactory, text: str, *, limit: int = 5) -> list[str]:
+    """The ticket ids ``search_similar_tickets`` finds for ``text`` in the default tenant."""
+    async with factory() as session:
+        found = await search_similar_tickets(
+            session,
+            tenant_id=TENANT,
+            text=text,
+            exclude_ticket_id=None,
+            limit=limit,
+            url_for=lambda _: None,
+        )
+    return [t.ticket_id for t in found]

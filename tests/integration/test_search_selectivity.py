@@ -12,6 +12,7 @@ from src.database.repositories.corpus import search_kb, search_similar_tickets, 
 from src.database.repositories.pg_terms import MAX_RANKED_ROWS
 from src.database.session import make_engine, make_session_factory, transaction
 from tests.conftest import make_settings
+from tests.integration.harness import similar_ids
 
 
 async def test_rare_words_decide_the_match_after_analyze(postgres_url: str, tmp_path: Path) -> None:
@@ -86,16 +87,7 @@ async def test_a_small_table_is_searched_for_every_word_without_the_statistics_q
             await conn.execute(text("ANALYZE tickets"))
 
         async def search() -> list[str]:
-            async with factory() as session:
-                found = await search_similar_tickets(
-                    session,
-                    tenant_id="acme",
-                    text="Remote users: the VPN drops, printers fine",
-                    exclude_ticket_id=None,
-                    limit=5,
-                    url_for=lambda _: None,
-                )
-            return [t.ticket_id for t in found]
+            return await similar_ids(factory, "Remote users: the VPN drops, printers fine")
 
         first = await search()  # asks the statistics, learns the table is small
         assert (str(engine.url), "tickets") in pg_terms._table_stats
@@ -134,16 +126,7 @@ async def test_a_large_table_search_reuses_statistics_and_stems(
             await conn.execute(text("ANALYZE tickets"))
 
         async def search(words: str) -> list[str]:
-            async with factory() as session:
-                found = await search_similar_tickets(
-                    session,
-                    tenant_id="acme",
-                    text=words,
-                    exclude_ticket_id=None,
-                    limit=3,
-                    url_for=lambda _: None,
-                )
-            return [t.ticket_id for t in found]
+            return await similar_ids(factory, words, limit=3)
 
         assert await search("Printer problem 1234") == ["1234"]
         statements: list[str] = []

@@ -10,8 +10,9 @@ from sqlalchemy import event, text
 from src.config import Settings
 from src.database.migrate import upgrade
 from src.database.repositories import pg_terms, sqlite_terms
-from src.database.repositories.corpus import search_kb, search_similar_tickets, upsert_ticket
+from src.database.repositories.corpus import search_kb, upsert_ticket
 from src.database.session import make_engine, make_session_factory, transaction
+from tests.integration.harness import similar_ids
 
 ROWS = 600
 
@@ -65,19 +66,6 @@ async def _corpus(settings: Settings) -> Any:
     return engine, factory
 
 
-async def _similar(factory: Any, query: str) -> list[str]:
-    async with factory() as session:
-        found = await search_similar_tickets(
-            session,
-            tenant_id="acme",
-            text=query,
-            exclude_ticket_id=None,
-            limit=5,
-            url_for=lambda _: None,
-        )
-    return [t.ticket_id for t in found]
-
-
 async def test_the_rare_word_decides_the_match(settings: Settings) -> None:
     engine, factory = await _corpus(settings)
     matches: list[str] = []
@@ -89,7 +77,9 @@ async def test_the_rare_word_decides_the_match(settings: Settings) -> None:
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         # "fusers" shares the stem of "fuser"; "zorbly" is in no row at all.
-        found = await _similar(factory, "Printer office users: fusers error zorbly, smeared pages")
+        found = await similar_ids(
+            factory, "Printer office users: fusers error zorbly, smeared pages"
+        )
         async with factory() as session:
             kb = await search_kb(session, tenant_id="acme", text="printer fuser", limit=5)
     finally:
@@ -104,7 +94,7 @@ async def test_the_rare_word_decides_the_match(settings: Settings) -> None:
 async def test_the_least_common_word_is_searched_alone(settings: Settings) -> None:
     engine, factory = await _corpus(settings)
     try:
-        found = await _similar(factory, "printer room r3 office")
+        found = await similar_ids(factory, "printer room r3 office")
     finally:
         await engine.dispose()
     # "r3" is in a seventh of the rows, the other words in all of them.
@@ -114,7 +104,7 @@ async def test_the_least_common_word_is_searched_alone(settings: Settings) -> No
 async def test_a_word_in_no_row_finds_nothing(settings: Settings) -> None:
     engine, factory = await _corpus(settings)
     try:
-        assert await _similar(factory, "zorbly quuxish") == []
+        assert await similar_ids(factory, "zorbly quuxish") == []
     finally:
         await engine.dispose()
 
@@ -127,9 +117,9 @@ async def test_a_second_search_reuses_stems_and_counts(settings: Settings) -> No
         statements.append(statement)
 
     try:
-        await _similar(factory, "printer fuser smeared")
+        await similar_ids(factory, "printer fuser smeared")
         event.listen(engine.sync_engine, "before_cursor_execute", record)
-        assert await _similar(factory, "printer fuser smeared") == ["fuser"]
+        assert await similar_ids(factory, "printer fuser smeared") == ["fuser"]
     finally:
         await engine.dispose()
     assert len(statements) == 1, statements
